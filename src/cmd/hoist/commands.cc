@@ -1,0 +1,53 @@
+#include "cmd/hoist/commands.h"
+
+#include <algorithm>
+#include <cstdio>
+
+namespace hoist::cli {
+namespace {
+
+std::vector<Command>& Registry() {
+  static std::vector<Command> commands;
+  return commands;
+}
+
+void PrintUsage() {
+  std::fprintf(stderr, "usage: hoist <command> [flags]\n\ncommands:\n");
+  auto commands = Registry();
+  std::sort(commands.begin(), commands.end(), [](const Command& a, const Command& b) { return a.path < b.path; });
+  for (const auto& c : commands) {
+    std::string name;
+    for (const auto& p : c.path) name += (name.empty() ? "" : " ") + p;
+    std::fprintf(stderr, "  %-28s %s\n", name.c_str(), c.summary.c_str());
+  }
+}
+
+}  // namespace
+
+bool Register(Command command) {
+  Registry().push_back(std::move(command));
+  return true;
+}
+
+int Dispatch(const std::vector<std::string>& args) {
+  if (args.empty() || args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
+    PrintUsage();
+    return args.empty() ? 2 : 0;
+  }
+  // Longest matching command path wins.
+  const Command* best = nullptr;
+  for (const auto& c : Registry()) {
+    if (c.path.size() > args.size()) continue;
+    if (!std::equal(c.path.begin(), c.path.end(), args.begin())) continue;
+    if (!best || c.path.size() > best->path.size()) best = &c;
+  }
+  if (!best) {
+    std::fprintf(stderr, "hoist: unknown command '%s'\n\n", args[0].c_str());
+    PrintUsage();
+    return 2;
+  }
+  std::vector<std::string> rest(args.begin() + best->path.size(), args.end());
+  return best->run(rest);
+}
+
+}  // namespace hoist::cli
