@@ -7,7 +7,7 @@ PACKAGES=(
   # toolchain
   g++ cmake ninja-build ccache make pkg-config clang-format
   # libraries
-  libssl-dev libcurl4-openssl-dev nlohmann-json3-dev libyaml-cpp-dev
+  libssl-dev libcurl4-openssl-dev nlohmann-json3-dev libyaml-cpp-dev libexpat1-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # peers used by the tests
   kubectl busybox openssh-server openssh-client tmux curl

@@ -1,0 +1,253 @@
+// `hoist esxi …`: the ESXi side of copy offload — building the vmkfstools-wrapper VIB, the
+// restricted SSH key line, and reading the wrapper's answers when debugging a host by hand.
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <iterator>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "cmd/hoist/commands.h"
+#include "core/error.h"
+#include "esxi/task_status.h"
+#include "esxi/vib.h"
+#include "esxi/wrapper_command.h"
+
+namespace hoist::cli {
+namespace {
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw PreconditionError("cannot read " + path);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// Flag parsing shared by the subcommands: `--name value` or `--name=value`.
+struct Flags {
+  std::vector<std::string> positional;
+  std::vector<std::pair<std::string, std::string>> values;
+
+  std::string get(const std::string& name, const std::string& fallback = "") const {
+    for (const auto& [k, v] : values) {
+      if (k == name) return v;
+    }
+    return fallback;
+  }
+  bool has(const std::string& name) const {
+    for (const auto& [k, v] : values) {
+      if (k == name) return true;
+    }
+    return false;
+  }
+};
+
+Flags ParseFlags(const std::vector<std::string>& args, const std::vector<std::string>& with_value,
+                 const std::vector<std::string>& switches) {
+  Flags f;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--") {
+      f.positional.insert(f.positional.end(), args.begin() + i + 1, args.end());
+      break;
+    }
+    if (!a.starts_with("--")) {
+      f.positional.push_back(a);
+      continue;
+    }
+    std::string name = a.substr(2), value;
+    bool inline_value = false;
+    if (auto eq = name.find('='); eq != std::string::npos) {
+      value = name.substr(eq + 1);
+      name = name.substr(0, eq);
+      inline_value = true;
+    }
+    if (std::find(switches.begin(), switches.end(), name) != switches.end()) {
+      f.values.emplace_back(name, "true");
+    } else if (std::find(with_value.begin(), with_value.end(), name) != with_value.end()) {
+      if (!inline_value) {
+        if (i + 1 >= args.size()) throw PreconditionError("flag --" + name + " needs a value");
+        value = args[++i];
+      }
+      f.values.emplace_back(name, value);
+    } else {
+      throw PreconditionError("unknown flag --" + name);
+    }
+  }
+  return f;
+}
+
+std::string IsoDate(std::time_t t) {
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  return buf;
+}
+
+int Run(const char* name, const std::function<int()>& body) {
+  try {
+    return body();
+  } catch (const Error& e) {
+    std::fprintf(stderr, "hoist %s: %s\n", name, e.what());
+    return e.error_class() == ErrorClass::kPrecondition ? 2 : 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "hoist %s: %s\n", name, e.what());
+    return 1;
+  }
+}
+
+int VibBuild(const std::vector<std::string>& args) {
+  return Run("esxi vib build", [&] {
+    Flags f = ParseFlags(args, {"out", "version", "release-date", "wrapper", "plugin"}, {"help"});
+    if (f.has("help")) {
+      std::printf(
+          "usage: hoist esxi vib build [--out FILE] [--version V] [--release-date YYYY-MM-DDTHH:MM:SS]\n"
+          "                            [--wrapper SCRIPT] [--plugin XML]\n"
+          "Builds the community-supported vmkfstools-wrapper VIB (esxcli namespace vmkfstools).\n"
+          "Install it on a host with:\n"
+          "  esxcli software acceptance set --level CommunitySupported   # if the host refuses it\n"
+          "  esxcli software vib install -v /tmp/vmkfstools-wrapper.vib\n"
+          "  /etc/init.d/hostd restart   # esxcli only sees new namespaces after this\n");
+      return 0;
+    }
+    if (!f.positional.empty()) throw PreconditionError("unexpected argument " + f.positional[0]);
+    std::string script =
+        f.has("wrapper") ? ReadFile(f.get("wrapper")) : std::string(esxi::EmbeddedWrapperScript());
+    std::string plugin = f.has("plugin") ? ReadFile(f.get("plugin")) : std::string(esxi::EmbeddedPluginXml());
+    std::string version = f.get("version", esxi::ScriptVersion(script));
+    // The release date is also the payload files' modification time. SOURCE_DATE_EPOCH makes
+    // builds reproducible (the reproducible-builds.org convention).
+    std::string date = f.get("release-date");
+    std::time_t when = 0;
+    if (date.empty()) {
+      const char* sde = std::getenv("SOURCE_DATE_EPOCH");
+      when = sde ? static_cast<std::time_t>(std::strtoll(sde, nullptr, 10)) : std::time(nullptr);
+      date = IsoDate(when);
+    } else {
+      std::tm tm{};
+      const char* end = strptime(date.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
+      if (!end || *end != '\0')
+        throw PreconditionError("--release-date must look like 2026-01-31T12:00:00 (UTC)");
+      when = timegm(&tm);
+    }
+    std::string out = f.get("out", std::string(esxi::kVibName) + ".vib");
+    esxi::VibSpec spec = esxi::WrapperVibSpec(version, script, plugin, date);
+    spec.mtime = when;
+    std::string vib = esxi::BuildVib(spec);
+    std::string tmp = out + ".tmp";
+    {
+      std::ofstream o(tmp, std::ios::binary | std::ios::trunc);
+      o.write(vib.data(), static_cast<std::streamsize>(vib.size()));
+      if (!o.good()) throw PreconditionError("cannot write " + tmp);
+    }
+    if (std::rename(tmp.c_str(), out.c_str()) != 0)
+      throw PreconditionError("cannot rename " + tmp + " to " + out);
+    std::printf("%s: %s %s (%zu bytes)\n", out.c_str(), std::string(esxi::kVibName).c_str(), version.c_str(),
+                vib.size());
+    return 0;
+  });
+}
+
+nlohmann::json StatusJson(const esxi::CloneTaskStatus& st) {
+  nlohmann::json j;
+  j["taskId"] = st.task_id;
+  j["pid"] = st.pid ? nlohmann::json(*st.pid) : nlohmann::json();
+  j["running"] = st.running;
+  j["exitCode"] = st.exit_code ? nlohmann::json(*st.exit_code) : nlohmann::json();
+  j["progress"] = st.progress_percent ? nlohmann::json(*st.progress_percent) : nlohmann::json();
+  j["lastLine"] = st.last_line;
+  j["stdErr"] = st.std_err;
+  j["xcopyUsed"] = st.xcopy_used ? nlohmann::json(*st.xcopy_used) : nlohmann::json();
+  j["cloneWriteOps"] = st.clone_write_ops ? nlohmann::json(*st.clone_write_ops) : nlohmann::json();
+  j["errorCode"] = st.error_code;
+  return j;
+}
+
+int Decode(const std::vector<std::string>& args) {
+  return Run("esxi decode", [&] {
+    Flags f = ParseFlags(args, {}, {"help"});
+    if (f.has("help") || !f.positional.empty()) {
+      std::printf(
+          "usage: hoist esxi decode < wrapper-output.xml\n"
+          "Reads what the vmkfstools-wrapper printed (e.g. over SSH) and shows it as JSON:\n"
+          "{\"status\", \"message\", \"task\": {taskId, pid, running, exitCode, progress, lastLine, stdErr,\n"
+          "xcopyUsed, cloneWriteOps, errorCode}}.\n");
+      return f.has("help") ? 0 : 2;
+    }
+    std::string in{std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>()};
+    esxi::WrapperReply reply = esxi::ParseWrapperXml(in);
+    nlohmann::json j;
+    j["status"] = reply.status;
+    j["message"] = reply.message;
+    j["task"] = StatusJson(esxi::ParseTaskMessage(reply.message));
+    std::printf("%s\n", j.dump().c_str());
+    return reply.ok() ? 0 : 1;
+  });
+}
+
+int SshRequest(const std::vector<std::string>& args) {
+  return Run("esxi ssh-request", [&] {
+    Flags f = ParseFlags(args, {"datastore"}, {"legacy", "help"});
+    const auto& p = f.positional;
+    if (f.has("help") || p.empty() || !f.has("datastore")) {
+      std::printf(
+          "usage: hoist esxi ssh-request --datastore DS [--legacy] clone SOURCE_VMDK TARGET_DEVICE\n"
+          "       hoist esxi ssh-request --datastore DS [--legacy] task-get|task-clean TASK_ID | version\n"
+          "Prints the request to send with the restricted SSH key (ssh root@HOST \"$(hoist esxi ssh-request "
+          "…)\").\n"
+          "--legacy: for Forklift's wrapper, which splits arguments on spaces.\n");
+      return f.has("help") ? 0 : 2;
+    }
+    esxi::WrapperCapabilities caps;
+    caps.quoted_ssh_args = caps.hex_args = !f.has("legacy");
+    std::vector<std::string> wrapper_args;
+    if (p[0] == "clone" && p.size() == 3) {
+      wrapper_args = esxi::CloneArgs(p[1], p[2], caps);
+    } else if (p[0] == "task-get" && p.size() == 2) {
+      wrapper_args = esxi::TaskGetArgs(p[1]);
+    } else if (p[0] == "task-clean" && p.size() == 2) {
+      wrapper_args = esxi::TaskCleanArgs(p[1]);
+    } else if (p[0] == "version" && p.size() == 1) {
+      wrapper_args = esxi::VersionArgs();
+    } else {
+      throw PreconditionError("unknown request: " + p[0] + " (with " + std::to_string(p.size() - 1) +
+                              " arguments)");
+    }
+    std::printf("%s\n", esxi::SshRequest(f.get("datastore"), wrapper_args, caps).c_str());
+    return 0;
+  });
+}
+
+int SshKeyLine(const std::vector<std::string>& args) {
+  return Run("esxi ssh-key-line", [&] {
+    Flags f = ParseFlags(args, {"public-key"}, {"help"});
+    if (f.has("help") || !f.has("public-key")) {
+      std::printf(
+          "usage: hoist esxi ssh-key-line --public-key FILE\n"
+          "Prints the restricted line for /etc/ssh/keys-root/authorized_keys on the ESXi host: the key may\n"
+          "only run /vmfs/volumes/<datastore>/%s (requests DS=<datastore>;CMD=<arguments>).\n",
+          std::string(esxi::kSshWrapperFileName).c_str());
+      return f.has("help") ? 0 : 2;
+    }
+    std::printf("%s\n", esxi::RestrictedKeyLine(ReadFile(f.get("public-key"))).c_str());
+    return 0;
+  });
+}
+
+HOIST_REGISTER_COMMAND(Command{
+    {"esxi", "vib", "build"}, "build the vmkfstools-wrapper VIB for ESXi hosts", VibBuild});
+HOIST_REGISTER_COMMAND(Command{
+    {"esxi", "decode"}, "show a vmkfstools-wrapper answer (XML on stdin) as JSON", Decode});
+HOIST_REGISTER_COMMAND(Command{
+    {"esxi", "ssh-request"}, "print a request for the wrapper's restricted SSH key", SshRequest});
+HOIST_REGISTER_COMMAND(Command{
+    {"esxi", "ssh-key-line"}, "print the restricted authorized_keys line for ESXi", SshKeyLine});
+
+}  // namespace
+}  // namespace hoist::cli
