@@ -10,7 +10,7 @@ PACKAGES=(
   libssl-dev libcurl4-openssl-dev nlohmann-json3-dev libyaml-cpp-dev libexpat1-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # peers used by the tests
-  kubectl busybox openssh-server openssh-client tmux curl
+  kubectl busybox openssh-server openssh-client tmux curl prometheus
   golang-go golang-github-vmware-govmomi-dev
 )
 
