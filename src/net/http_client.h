@@ -4,6 +4,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <stop_token>
 #include <string>
 #include <string_view>
 
@@ -35,6 +36,9 @@ struct HttpRequest {
   // `idle_timeout` without data when set.
   std::chrono::milliseconds timeout{30000};
   std::chrono::milliseconds idle_timeout{0};
+  // When a stop is requested (before or during the call), Do/Stream throw kCancelled. Unlike
+  // CancelStreams, this cannot miss a call that is just starting.
+  std::stop_token cancel;
 };
 
 struct HttpResponse {

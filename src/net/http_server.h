@@ -49,7 +49,7 @@ using Handler = std::function<void(const ServerRequest&, ResponseWriter&)>;
 
 struct HttpServerOptions {
   std::string bind_address = "127.0.0.1";
-  uint16_t port = 0;  // 0: pick a free port; see HttpServer::port()
+  uint16_t port = 0;         // 0: pick a free port; see HttpServer::port()
   std::string tls_cert_pem;  // TLS when both are set
   std::string tls_key_pem;
   size_t max_body_bytes = 64 << 20;
@@ -69,6 +69,10 @@ class HttpServer {
   void Stop();
   uint16_t port() const;
   bool tls() const;
+
+  // Called by Stop() (before it waits for connection threads) so that handlers blocked on something
+  // other than the connection — a watch waiting for events — can be woken up. Set before Start().
+  void SetOnStopping(std::function<void()> callback);
 
  private:
   struct Impl;

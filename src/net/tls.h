@@ -1,6 +1,7 @@
 #pragma once
 // TLS material: self-signed certificates for metrics endpoints, and a small CA for the lab.
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace hoist::net {
