@@ -316,7 +316,8 @@ json Cells(const ResourceType& t, const json& o, int64_t now) {
         ports += "/" + p.value("protocol", "TCP");
       }
       std::string selector;
-      for (const auto& [sk, sv] : spec.value("selector", json::object()).items()) {
+      const json selector_map = spec.value("selector", json::object());
+      for (const auto& [sk, sv] : selector_map.items()) {
         selector += (selector.empty() ? "" : ",") + sk + "=" + (sv.is_string() ? sv.get<std::string>() : sv.dump());
       }
       cells.push_back(spec.value("type", "ClusterIP"));
@@ -335,7 +336,8 @@ json Cells(const ResourceType& t, const json& o, int64_t now) {
       }
       if (o.value("spec", json::object()).value("unschedulable", false)) status += ",SchedulingDisabled";
       std::string roles;
-      for (const auto& [lk, lv] : o["metadata"].value("labels", json::object()).items()) {
+      const json labels = o.value("metadata", json::object()).value("labels", json::object());
+      for (const auto& [lk, lv] : labels.items()) {
         static const std::string kPrefix = "node-role.kubernetes.io/";
         if (lk.rfind(kPrefix, 0) == 0) roles += (roles.empty() ? "" : ",") + lk.substr(kPrefix.size());
       }
