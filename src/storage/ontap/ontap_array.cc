@@ -1,0 +1,279 @@
+#include "storage/ontap/ontap_array.h"
+
+#include <algorithm>
+#include <cctype>
+
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "core/log.h"
+#include "storage/identifiers.h"
+#include "storage/registry.h"
+
+namespace hoist::storage::ontap {
+namespace {
+
+using nlohmann::json;
+
+std::string Str(const json& j, const char* key) {
+  if (!j.is_object() || !j.contains(key) || !j[key].is_string()) return "";
+  return j[key].get<std::string>();
+}
+
+std::string Lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+RestOptions MakeRestOptions(const ArrayConfig& config, const Tuning& tuning) {
+  RestOptions o;
+  o.base_url = config.BaseUrl();
+  o.username = config.username;
+  o.password = config.password;
+  o.tls.insecure_skip_verify = config.skip_tls_verify;
+  o.tls.ca_pem = config.ca_pem;
+  o.timeout = config.http_timeout;
+  o.max_attempts = tuning.max_attempts;
+  o.backoff = tuning.backoff;
+  return o;
+}
+
+// How ONTAP stores an initiator: iSCSI names as given; FC ports as the WWPN `xx:xx:…` in lower case.
+std::string OntapInitiatorName(const std::string& id) {
+  Initiator init = ParseInitiator(id);
+  if (init.protocol == Protocol::kFc) return Lower(WwnWithColons(init.name));
+  return init.name;
+}
+
+}  // namespace
+
+std::string NaaFromSerial(std::string_view serial) { return NaaFromAsciiSerial(kNaaPrefix, serial); }
+
+std::string LunPathFromVolume(const VolumeRef& volume) {
+  auto attr = [&](const char* key) -> std::string {
+    auto it = volume.volume_attributes.find(key);
+    return it == volume.volume_attributes.end() ? "" : it->second;
+  };
+  std::string id = attr("internalID");
+  if (!id.empty()) {
+    // /svm/<svm>/flexvol/<flexvol>/lun/<lun>
+    std::vector<std::string> parts;
+    size_t start = 1;
+    while (start <= id.size()) {
+      size_t slash = id.find('/', start);
+      if (slash == std::string::npos) slash = id.size();
+      parts.push_back(id.substr(start, slash - start));
+      start = slash + 1;
+    }
+    if (id[0] == '/' && parts.size() == 6 && parts[0] == "svm" && parts[2] == "flexvol" &&
+        parts[4] == "lun" && !parts[3].empty() && !parts[5].empty()) {
+      return "/vol/" + parts[3] + "/" + parts[5];
+    }
+  }
+  std::string name = attr("internalName");
+  if (!name.empty()) return "/vol/" + name + "/lun0";
+  throw PreconditionError(
+      "PV " + volume.pv_name + " (volume handle " + volume.volume_handle +
+      ") has neither volumeAttributes.internalID (/svm/<svm>/flexvol/<flexvol>/lun/<lun>) nor "
+      "internalName: is it a Trident ontap-san or ontap-san-economy volume?");
+}
+
+std::string IgroupProtocol(const std::vector<std::string>& initiator_ids) {
+  switch (ProtocolOfInitiators(initiator_ids)) {
+    case Protocol::kIscsi:
+      return "iscsi";
+    case Protocol::kFc:
+      return "fcp";
+    default:
+      return "mixed";
+  }
+}
+
+OntapArray::OntapArray(const ArrayConfig& config, Tuning tuning)
+    : svm_name_(config.Get("ONTAP_SVM")), rest_(MakeRestOptions(config, tuning)) {}
+
+std::string OntapArray::Describe() const { return "ONTAP " + rest_.host(); }
+
+std::string OntapArray::svm_uuid() {
+  std::lock_guard lock(mu_);
+  if (!svm_uuid_.empty()) return svm_uuid_;
+  std::vector<json> svms;
+  if (!svm_name_.empty()) {
+    svms = rest_.GetRecords("/api/svm/svms?" + Query({{"name", svm_name_}, {"fields", "uuid,name"}}),
+                            "looking up SVM " + svm_name_);
+    if (svms.size() != 1) {
+      throw PreconditionError(
+          "SVM " + svm_name_ + " (ONTAP_SVM) not found on ONTAP " + rest_.host() +
+          ": check the name and that STORAGE_HOSTNAME is the cluster or SVM management LIF");
+    }
+  } else {
+    svms = rest_.GetRecords("/api/svm/svms?" + Query({{"fields", "uuid,name"}}), "listing SVMs");
+    if (svms.size() != 1) {
+      throw PreconditionError("cannot derive the SVM to use on ONTAP " + rest_.host() + ": the user sees " +
+                              std::to_string(svms.size()) + " SVMs; set ONTAP_SVM in the storage secret");
+    }
+  }
+  svm_uuid_ = Str(svms[0], "uuid");
+  if (svm_uuid_.empty()) throw TransientError("ONTAP " + rest_.host() + " returned an SVM without a uuid");
+  return svm_uuid_;
+}
+
+Lun OntapArray::LookupLun(const std::string& path) {
+  auto records = rest_.GetRecords(
+      "/api/storage/luns?" + Query({{"svm.uuid", svm_uuid()},
+                                    {"name", path},
+                                    {"fields", "uuid,name,serial_number,space.size,status.state"}}),
+      "looking up LUN " + path);
+  if (records.empty()) {
+    throw PreconditionError("LUN " + path + " not found on ONTAP " + rest_.host() +
+                            (svm_name_.empty() ? "" : " in SVM " + svm_name_) +
+                            ": check that the PV's volume is on this array and SVM");
+  }
+  if (records.size() > 1) {
+    throw PreconditionError("LUN name " + path + " matches " + std::to_string(records.size()) +
+                            " LUNs on ONTAP " + rest_.host() + ": set ONTAP_SVM in the storage secret");
+  }
+  const json& r = records[0];
+  Lun lun;
+  lun.name = Str(r, "name");
+  lun.id = Str(r, "uuid");
+  lun.serial = Str(r, "serial_number");
+  if (lun.serial.empty()) {
+    throw TransientError("ONTAP " + rest_.host() + " returned LUN " + path + " without a serial_number");
+  }
+  lun.naa = NaaFromSerial(lun.serial);
+  if (r.contains("space") && r["space"].contains("size") && r["space"]["size"].is_number_unsigned()) {
+    lun.size_bytes = r["space"]["size"].get<uint64_t>();
+  }
+  return lun;
+}
+
+Lun OntapArray::ResolveVolume(const VolumeRef& volume) { return LookupLun(LunPathFromVolume(volume)); }
+
+InitiatorGroup OntapArray::EnsureInitiatorGroup(const std::string& name,
+                                                const std::vector<std::string>& initiators) {
+  InitiatorGroup group;
+  std::string protocol = IgroupProtocol(initiators);
+  group.name = name + "-" + protocol;
+  group.protocol = protocol == "iscsi" ? Protocol::kIscsi
+                   : protocol == "fcp" ? Protocol::kFc
+                                       : Protocol::kMixed;
+  const std::string svm = svm_uuid();
+  const std::string lookup =
+      "/api/protocols/san/igroups?" +
+      Query({{"svm.uuid", svm}, {"name", group.name}, {"fields", "uuid,name,protocol,initiators.name"}});
+  auto records = rest_.GetRecords(lookup, "looking up igroup " + group.name);
+  if (records.empty()) {
+    json body = {
+        {"name", group.name}, {"protocol", protocol}, {"os_type", "vmware"}, {"svm", {{"uuid", svm}}}};
+    try {
+      rest_.Post("/api/protocols/san/igroups?return_records=true", body, "creating igroup " + group.name);
+      log::Info("storage.ontap", "created igroup", {{"igroup", group.name}, {"array", rest_.host()}});
+    } catch (const CallError& e) {
+      if (!e.already_exists()) throw;  // created meanwhile by another populator: use it
+    }
+    records = rest_.GetRecords(lookup, "looking up igroup " + group.name);
+    if (records.size() != 1) {
+      throw TransientError("igroup " + group.name + " on ONTAP " + rest_.host() +
+                           " was created but is not listed");
+    }
+  }
+  const json& ig = records[0];
+  if (Str(ig, "protocol") != "" && Str(ig, "protocol") != protocol) {
+    throw PreconditionError("igroup " + group.name + " on ONTAP " + rest_.host() + " has protocol " +
+                            Str(ig, "protocol") + ", expected " + protocol + ": delete or fix the igroup");
+  }
+  const std::string uuid = Str(ig, "uuid");
+  std::vector<std::string> present;
+  if (ig.contains("initiators") && ig["initiators"].is_array()) {
+    for (const auto& i : ig["initiators"]) present.push_back(Lower(Str(i, "name")));
+  }
+  group.initiators = present;
+  for (const auto& id : initiators) {
+    std::string member = OntapInitiatorName(id);
+    if (std::find(present.begin(), present.end(), Lower(member)) != present.end()) continue;
+    try {
+      rest_.Post("/api/protocols/san/igroups/" + uuid + "/initiators", json{{"name", member}},
+                 "adding initiator " + member + " to igroup " + group.name);
+    } catch (const CallError& e) {
+      if (!e.already_exists()) throw;
+    }
+    group.initiators.push_back(Lower(member));
+    present.push_back(Lower(member));
+  }
+  return group;
+}
+
+std::vector<std::string> OntapArray::ListMappings(const Lun& lun) {
+  auto records = rest_.GetRecords(
+      "/api/protocols/san/lun-maps?" + Query({{"svm.uuid", svm_uuid()},
+                                              {"lun.name", lun.name},
+                                              {"fields", "igroup.name,logical_unit_number"}}),
+      "listing the mappings of LUN " + lun.name);
+  std::vector<std::string> groups;
+  for (const auto& r : records) {
+    if (r.contains("igroup")) groups.push_back(Str(r["igroup"], "name"));
+  }
+  return groups;
+}
+
+Lun OntapArray::Map(const Lun& lun, const std::string& group) {
+  Lun out = lun.naa.empty() || lun.id.empty() ? LookupLun(lun.name) : lun;
+  const std::string what = "mapping LUN " + lun.name + " to igroup " + group;
+  const std::string lookup = "/api/protocols/san/lun-maps?" + Query({{"svm.uuid", svm_uuid()},
+                                                                     {"lun.name", lun.name},
+                                                                     {"igroup.name", group},
+                                                                     {"fields", "logical_unit_number"}});
+  if (!rest_.GetRecords(lookup, what).empty()) return out;
+  json body = {{"igroup", {{"name", group}}},
+               {"lun", {{"name", lun.name}, {"uuid", out.id}}},
+               {"svm", {{"uuid", svm_uuid()}}}};
+  try {
+    json resp = rest_.Post("/api/protocols/san/lun-maps?return_records=true", body, what);
+    std::string lun_id;
+    if (resp.contains("records") && resp["records"].is_array() && !resp["records"].empty() &&
+        resp["records"][0].contains("logical_unit_number")) {
+      lun_id = resp["records"][0]["logical_unit_number"].dump();
+    }
+    log::Info("storage.ontap", "mapped LUN",
+              {{"lun", lun.name}, {"igroup", group}, {"lunId", lun_id}, {"array", rest_.host()}});
+  } catch (const CallError& e) {
+    if (!e.already_exists()) throw;
+    // A 409 may also mean "LUN id in use": only an existing mapping counts as success.
+    if (rest_.GetRecords(lookup, what).empty()) throw;
+  }
+  return out;
+}
+
+void OntapArray::Unmap(const Lun& lun, const std::string& group) {
+  const std::string what = "unmapping LUN " + lun.name + " from igroup " + group;
+  auto records =
+      rest_.GetRecords("/api/protocols/san/lun-maps?" + Query({{"svm.uuid", svm_uuid()},
+                                                               {"lun.name", lun.name},
+                                                               {"igroup.name", group},
+                                                               {"fields", "lun.uuid,igroup.uuid"}}),
+                       what);
+  for (const auto& r : records) {
+    std::string lun_uuid = r.contains("lun") ? Str(r["lun"], "uuid") : "";
+    std::string igroup_uuid = r.contains("igroup") ? Str(r["igroup"], "uuid") : "";
+    if (lun_uuid.empty() || igroup_uuid.empty()) {
+      throw TransientError(what + " on ONTAP " + rest_.host() +
+                           ": the lun-map record has no lun/igroup uuid");
+    }
+    try {
+      rest_.Delete("/api/protocols/san/lun-maps/" + lun_uuid + "/" + igroup_uuid, what);
+      log::Info("storage.ontap", "unmapped LUN",
+                {{"lun", lun.name}, {"igroup", group}, {"array", rest_.host()}});
+    } catch (const CallError& e) {
+      if (!e.not_found()) throw;
+    }
+  }
+}
+
+void RegisterVendor(VendorRegistry& registry) {
+  registry.Register("ontap", [](const ArrayConfig& config) -> std::unique_ptr<StorageArray> {
+    return std::make_unique<OntapArray>(config);
+  });
+}
+
+}  // namespace hoist::storage::ontap
