@@ -1,0 +1,44 @@
+#include "sink/checkpoint.h"
+
+#include <filesystem>
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+#include "sink_test_util.h"
+
+namespace hoist::sink {
+namespace {
+
+using testing::TempDir;
+
+TEST(Checkpoint, RoundTripsAndLeavesNoTemporaryFile) {
+  TempDir dir;
+  std::string path = dir.File("disk.img.hoist-checkpoint");
+  WriteCheckpoint(path, {"image-1 sha256:abc", 1000, {{0, 100}, {200, 300}}});
+  auto rec = ReadCheckpoint(path);
+  ASSERT_TRUE(rec);
+  EXPECT_EQ(rec->source, "image-1 sha256:abc");
+  EXPECT_EQ(rec->size, 1000u);
+  EXPECT_EQ(rec->done, (std::vector<Range>{{0, 100}, {200, 300}}));
+  EXPECT_FALSE(std::filesystem::exists(path + ".tmp"));
+  RemoveCheckpoint(path);
+  EXPECT_FALSE(std::filesystem::exists(path));
+  RemoveCheckpoint(path);  // missing is fine
+}
+
+TEST(Checkpoint, MissingOrMalformedRecordsReadAsNone) {
+  TempDir dir;
+  std::string path = dir.File("ckpt");
+  EXPECT_FALSE(ReadCheckpoint(path));
+  for (const char* text : {"{\"version\":1,\"source\":\"x\",\"size\":10,\"done\":[[0,5]",  // torn
+                           "{\"version\":2,\"source\":\"x\",\"size\":10,\"done\":[]}",     // unknown version
+                           "{\"version\":1,\"source\":\"x\",\"size\":10,\"done\":[[0,20]]}",  // beyond size
+                           "{\"version\":1,\"source\":\"x\",\"size\":10,\"done\":[[5,6],[0,2]]}"}) {
+    std::ofstream(path) << text;
+    EXPECT_FALSE(ReadCheckpoint(path)) << text;
+  }
+}
+
+}  // namespace
+}  // namespace hoist::sink
