@@ -26,7 +26,8 @@ release: setup $(RELEASE_BUILD)/build.ninja
 test: build
 	cd $(TEST_BUILD) && HOIST_SOURCE_DIR=$(CURDIR) ctest -j $(JOBS) --output-on-failure --timeout 900
 
-demo: release
+demo: setup $(RELEASE_BUILD)/build.ninja
+	cmake --build $(RELEASE_BUILD) -j $(JOBS) --target hoist
 	bash scripts/demo.sh $(RELEASE_BUILD)
 
 bench: release

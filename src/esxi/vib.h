@@ -51,7 +51,7 @@ std::string SetScriptVersion(std::string_view script, std::string_view version);
 // The version in the script's SCRIPT_VERSION line ("" if none).
 std::string ScriptVersion(std::string_view script);
 
-// The wrapper script and plugin XML compiled into hoist (see esxi/vmkfstools-wrapper/embed.sh).
+// The wrapper script and plugin XML compiled into hoist (generated from esxi/vmkfstools-wrapper/ at build time).
 std::string_view EmbeddedWrapperScript();
 std::string_view EmbeddedPluginXml();
 

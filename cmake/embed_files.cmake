@@ -1,0 +1,22 @@
+# Writes a C++ source that returns the contents of files as std::string_view, so that programs carry
+# files of the source tree (the ESXi wrapper and esxcli plugin XML) without needing the tree at run time.
+# Usage: cmake -DOUT=<file.cc> -DHEADER=<include> -DNAMESPACE=<ns> -DFUNCTIONS=<fn1|fn2> -DFILES=<f1|f2> -P embed_files.cmake
+set(_delim "HOIST_EMBED")
+string(REPLACE "|" ";" FUNCTIONS "${FUNCTIONS}")
+string(REPLACE "|" ";" FILES "${FILES}")
+set(_text "// Generated at build time by cmake/embed_files.cmake; do not edit.\n#include \"${HEADER}\"\n\nnamespace ${NAMESPACE} {\n")
+list(LENGTH FILES _n)
+math(EXPR _last "${_n} - 1")
+foreach(_i RANGE ${_last})
+  list(GET FILES ${_i} _file)
+  list(GET FUNCTIONS ${_i} _fn)
+  file(READ ${_file} _content)
+  string(FIND "${_content}" ")${_delim}\"" _clash)
+  if(NOT _clash EQUAL -1)
+    message(FATAL_ERROR "${_file} contains the raw-string delimiter )${_delim}\"")
+  endif()
+  string(APPEND _text "\nstd::string_view ${_fn}() {\n  static constexpr std::string_view kText = R\"${_delim}(${_content})${_delim}\";\n  return kText;\n}\n")
+endforeach()
+string(APPEND _text "\n}  // namespace ${NAMESPACE}\n")
+file(WRITE ${OUT}.tmp "${_text}")
+file(RENAME ${OUT}.tmp ${OUT})
