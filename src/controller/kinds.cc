@@ -1,4 +1,5 @@
 #include "controller/kinds.h"
+#include "kube/objects.h"
 
 #include <cctype>
 #include <limits>
@@ -72,11 +73,11 @@ const KindInfo* FindKind(std::string_view kind_name) {
 }
 
 std::optional<PopulatorKind> KindOfPvc(const json& pvc) {
-  const json* ref = At(pvc, {"spec", "dataSourceRef"});
+  const json* ref = kube::At(pvc, {"spec", "dataSourceRef"});
   if (ref == nullptr || !ref->is_object()) return std::nullopt;
-  if (StringField(*ref, {"apiGroup"}) != kGroup) return std::nullopt;
-  if (StringField(*ref, {"name"}).empty()) return std::nullopt;
-  const KindInfo* info = FindKind(StringField(*ref, {"kind"}));
+  if (kube::StringAt(*ref, {"apiGroup"}) != kGroup) return std::nullopt;
+  if (kube::StringAt(*ref, {"name"}).empty()) return std::nullopt;
+  const KindInfo* info = FindKind(kube::StringAt(*ref, {"kind"}));
   if (info == nullptr) return std::nullopt;
   return info->kind;
 }
@@ -176,30 +177,30 @@ int64_t ParseStorageQuantity(std::string_view q) {
 }
 
 int64_t RequestedBytes(const json& pvc) {
-  const json* q = At(pvc, {"spec", "resources", "requests", "storage"});
+  const json* q = kube::At(pvc, {"spec", "resources", "requests", "storage"});
   if (q == nullptr || !q->is_string()) {
-    throw PreconditionError("PVC " + NamespacedName(pvc) +
+    throw PreconditionError("PVC " + kube::ObjectKey(pvc) +
                             " has no spec.resources.requests.storage; the populator needs the volume size");
   }
   try {
     return ParseStorageQuantity(q->get<std::string>());
   } catch (const Error& e) {
-    throw PreconditionError("PVC " + NamespacedName(pvc) + ": " + e.what());
+    throw PreconditionError("PVC " + kube::ObjectKey(pvc) + ": " + e.what());
   }
 }
 
 // ---- pod arguments -----------------------------------------------------------------------------
 
 std::string SecretName(PopulatorKind kind, const json& cr) {
-  return StringField(cr, {"spec", kind == PopulatorKind::kOvirt ? "engineSecretName" : "secretName"});
+  return kube::StringAt(cr, {"spec", kind == PopulatorKind::kOvirt ? "engineSecretName" : "secretName"});
 }
 
 namespace {
 
 std::string Required(const KindInfo& info, const json& cr, std::string_view field) {
-  std::string v = StringField(cr, {"spec", field});
+  std::string v = kube::StringAt(cr, {"spec", field});
   if (v.empty()) {
-    throw PreconditionError(std::string(info.kind_name) + " " + NamespacedName(cr) + " has no spec." +
+    throw PreconditionError(std::string(info.kind_name) + " " + kube::ObjectKey(cr) + " has no spec." +
                             std::string(field) +
                             "; set it on the CR (it is created per disk by the migration plan)");
   }
@@ -210,9 +211,9 @@ std::string Required(const KindInfo& info, const json& cr, std::string_view fiel
 
 std::vector<std::string> PopulatorArgs(PopulatorKind kind, const json& cr, const json& target_pvc) {
   const KindInfo& info = Info(kind);
-  std::string cr_name = StringField(cr, {"metadata", "name"});
-  std::string cr_ns = StringField(cr, {"metadata", "namespace"});
-  std::string volume_path = StringField(target_pvc, {"spec", "volumeMode"}) == "Block"
+  std::string cr_name = kube::StringAt(cr, {"metadata", "name"});
+  std::string cr_ns = kube::StringAt(cr, {"metadata", "namespace"});
+  std::string volume_path = kube::StringAt(target_pvc, {"spec", "volumeMode"}) == "Block"
                                 ? std::string(kDevicePath)
                                 : std::string(kDiskImagePath);
   std::vector<std::string> args;
@@ -239,16 +240,16 @@ std::vector<std::string> PopulatorArgs(PopulatorKind kind, const json& cr, const
               "--target-namespace=" + cr_ns,
               "--cr-name=" + cr_name,
               "--cr-namespace=" + cr_ns,
-              "--owner-name=" + StringField(target_pvc, {"metadata", "name"}),
+              "--owner-name=" + kube::StringAt(target_pvc, {"metadata", "name"}),
               "--secret-name=" + Required(info, cr, "secretName"),
               "--storage-vendor-product=" + Required(info, cr, "storageVendorProduct")};
-      std::string host = StringField(cr, {"spec", "migrationHost"});
+      std::string host = kube::StringAt(cr, {"spec", "migrationHost"});
       if (!host.empty()) args.push_back("--migration-host=" + host);
       break;
     }
   }
   args.push_back("--pvc-size=" + std::to_string(RequestedBytes(target_pvc)));
-  args.push_back("--owner-uid=" + StringField(target_pvc, {"metadata", "uid"}));
+  args.push_back("--owner-uid=" + kube::StringAt(target_pvc, {"metadata", "uid"}));
   return args;
 }
 
@@ -257,12 +258,12 @@ std::vector<std::string> PopulatorArgs(PopulatorKind kind, const json& cr, const
 RetryDecision DecideRetry(PopulatorKind kind, const json& target_pvc) {
   const KindInfo& info = Info(kind);
   RetryDecision d;
-  std::string pvc = NamespacedName(target_pvc);
-  std::string pod = StringField(target_pvc, {"metadata", "namespace"}) + "/" +
-                    PopulatorPodName(StringField(target_pvc, {"metadata", "uid"}));
+  std::string pvc = kube::ObjectKey(target_pvc);
+  std::string pod = kube::StringAt(target_pvc, {"metadata", "namespace"}) + "/" +
+                    PopulatorPodName(kube::StringAt(target_pvc, {"metadata", "uid"}));
   std::string logs_hint = "check its logs (kubectl logs -n " +
-                          StringField(target_pvc, {"metadata", "namespace"}) + " " +
-                          PopulatorPodName(StringField(target_pvc, {"metadata", "uid"})) + ")";
+                          kube::StringAt(target_pvc, {"metadata", "namespace"}) + " " +
+                          PopulatorPodName(kube::StringAt(target_pvc, {"metadata", "uid"})) + ")";
   if (info.max_recreations == 0) {
     d.attempts = 1;
     d.message = "populator pod " + pod + " failed and " + std::string(info.kind_name) +
@@ -271,7 +272,7 @@ RetryDecision DecideRetry(PopulatorKind kind, const json& target_pvc) {
     return d;
   }
   int done = 0;
-  const json* a = At(target_pvc, {"metadata", "annotations", kRecreationsAnnotation});
+  const json* a = kube::At(target_pvc, {"metadata", "annotations", kRecreationsAnnotation});
   if (a != nullptr) {
     std::string v = a->is_string() ? a->get<std::string>() : std::string();
     bool numeric = !v.empty() && v.size() <= 4;

@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "kube/objects.h"
+
 namespace hoist::controller {
 
 std::string PrimePvcName(std::string_view target_pvc_uid) {
@@ -25,39 +27,9 @@ bool IsValidLabelValue(std::string_view value) {
   return true;
 }
 
-const nlohmann::json* At(const nlohmann::json& obj, std::initializer_list<std::string_view> path) {
-  const nlohmann::json* cur = &obj;
-  for (std::string_view step : path) {
-    if (!cur->is_object()) return nullptr;
-    auto it = cur->find(step);
-    if (it == cur->end()) return nullptr;
-    cur = &*it;
-  }
-  return cur;
-}
-
-std::string StringField(const nlohmann::json& obj, std::initializer_list<std::string_view> path) {
-  const nlohmann::json* v = At(obj, path);
-  return v != nullptr && v->is_string() ? v->get<std::string>() : std::string();
-}
-
-std::string LabelOf(const nlohmann::json& obj, std::string_view key) {
-  return StringField(obj, {"metadata", "labels", key});
-}
-
-std::string AnnotationOf(const nlohmann::json& obj, std::string_view key) {
-  return StringField(obj, {"metadata", "annotations", key});
-}
-
 bool HasLabel(const nlohmann::json& obj, std::string_view key) {
-  const nlohmann::json* v = At(obj, {"metadata", "labels", key});
+  const nlohmann::json* v = kube::At(obj, {"metadata", "labels", key});
   return v != nullptr && v->is_string();
-}
-
-std::string NamespacedName(const nlohmann::json& obj) {
-  std::string ns = StringField(obj, {"metadata", "namespace"});
-  std::string name = StringField(obj, {"metadata", "name"});
-  return ns.empty() ? name : ns + "/" + name;
 }
 
 }  // namespace hoist::controller

@@ -71,15 +71,7 @@ inline constexpr std::string_view kReasonProgress = "PopulatorProgress";        
 // [-_.a-z0-9A-Z] between.
 bool IsValidLabelValue(std::string_view value);
 
-// Field access on unstructured objects: the string at `path`, or "" when a step is missing or the
-// value is not a string. Never throws.
-std::string StringField(const nlohmann::json& obj, std::initializer_list<std::string_view> path);
-// The value at `path`, or nullptr.
-const nlohmann::json* At(const nlohmann::json& obj, std::initializer_list<std::string_view> path);
-std::string LabelOf(const nlohmann::json& obj, std::string_view key);
-std::string AnnotationOf(const nlohmann::json& obj, std::string_view key);
+// Field access on unstructured objects is kube/objects.h (kube::At, kube::StringAt, kube::Label, ...).
 bool HasLabel(const nlohmann::json& obj, std::string_view key);
-// "<namespace>/<name>" of an object, for messages.
-std::string NamespacedName(const nlohmann::json& obj);
 
 }  // namespace hoist::controller

@@ -1,4 +1,5 @@
 #include "controller/podspec.h"
+#include "kube/objects.h"
 
 #include <nlohmann/json.hpp>
 
@@ -38,25 +39,25 @@ PopulatorResources ResourcesFromSettings(
 
 BindingDecision DecideBinding(const json& target_pvc, const json* storage_class) {
   BindingDecision d;
-  const json* class_name = At(target_pvc, {"spec", "storageClassName"});
+  const json* class_name = kube::At(target_pvc, {"spec", "storageClassName"});
   if (class_name == nullptr || !class_name->is_string()) return d;
-  std::string pvc = NamespacedName(target_pvc);
+  std::string pvc = kube::ObjectKey(target_pvc);
   if (storage_class == nullptr) {
     d.action = BindingAction::kWaitForStorageClass;
     d.message = "StorageClass \"" + class_name->get<std::string>() + "\" of PVC " + pvc +
                 " does not exist; create it or fix spec.storageClassName";
     return d;
   }
-  std::string provisioner = StringField(*storage_class, {"provisioner"});
+  std::string provisioner = kube::StringAt(*storage_class, {"provisioner"});
   if (provisioner.rfind("kubernetes.io/", 0) == 0 &&
-      AnnotationOf(target_pvc, kMigratedToAnnotation).empty()) {
+      kube::Annotation(target_pvc, kMigratedToAnnotation).empty()) {
     d.action = BindingAction::kSkipInTree;
     d.message = "StorageClass \"" + class_name->get<std::string>() + "\" uses the in-tree provisioner " +
                 provisioner + ", which volume populators cannot fill; use a CSI storage class";
     return d;
   }
-  if (StringField(*storage_class, {"volumeBindingMode"}) == "WaitForFirstConsumer") {
-    d.node_name = AnnotationOf(target_pvc, kSelectedNodeAnnotation);
+  if (kube::StringAt(*storage_class, {"volumeBindingMode"}) == "WaitForFirstConsumer") {
+    d.node_name = kube::Annotation(target_pvc, kSelectedNodeAnnotation);
     if (d.node_name.empty()) {
       d.action = BindingAction::kWaitForNode;
       d.message = "StorageClass \"" + class_name->get<std::string>() + "\" binds on first consumer and PVC " +
@@ -68,31 +69,31 @@ BindingDecision DecideBinding(const json& target_pvc, const json* storage_class)
 }
 
 std::string RuntimeHost(const json& cr) {
-  std::string host = StringField(cr, {"spec", "migrationHost"});
-  return host.empty() ? LabelOf(cr, kSourceHostLabel) : host;
+  std::string host = kube::StringAt(cr, {"spec", "migrationHost"});
+  return host.empty() ? kube::Label(cr, kSourceHostLabel) : host;
 }
 
 json OwnerReferenceTo(const json& target_pvc) {
   return json{{"apiVersion", "v1"},
               {"kind", "PersistentVolumeClaim"},
-              {"name", StringField(target_pvc, {"metadata", "name"})},
-              {"uid", StringField(target_pvc, {"metadata", "uid"})}};
+              {"name", kube::StringAt(target_pvc, {"metadata", "name"})},
+              {"uid", kube::StringAt(target_pvc, {"metadata", "uid"})}};
 }
 
 json BuildPopulatorPod(const PodInputs& in, const json& cr, const json& target_pvc) {
   std::vector<std::string> args = PopulatorArgs(in.kind, cr, target_pvc);
-  std::string ns = StringField(target_pvc, {"metadata", "namespace"});
-  std::string uid = StringField(target_pvc, {"metadata", "uid"});
+  std::string ns = kube::StringAt(target_pvc, {"metadata", "namespace"});
+  std::string uid = kube::StringAt(target_pvc, {"metadata", "uid"});
   std::string secret = SecretName(in.kind, cr);
 
   json labels = json::object();
   auto put_label = [&](std::string_view key, const std::string& value) {
     if (IsValidLabelValue(value)) labels[std::string(key)] = value;
   };
-  put_label(kPvcNameLabel, StringField(target_pvc, {"metadata", "name"}));
-  if (HasLabel(cr, kMigrationLabel)) put_label(kMigrationLabel, LabelOf(cr, kMigrationLabel));
+  put_label(kPvcNameLabel, kube::StringAt(target_pvc, {"metadata", "name"}));
+  if (HasLabel(cr, kMigrationLabel)) put_label(kMigrationLabel, kube::Label(cr, kMigrationLabel));
   for (std::string_view key : {kVmIdLabel, kPlanLabel}) {
-    std::string v = LabelOf(cr, key);
+    std::string v = kube::Label(cr, key);
     if (!v.empty()) put_label(key, v);
   }
   std::string host = RuntimeHost(cr);
@@ -102,10 +103,10 @@ json BuildPopulatorPod(const PodInputs& in, const json& cr, const json& target_p
                    {"namespace", ns},
                    {"labels", labels},
                    {"ownerReferences", json::array({OwnerReferenceTo(target_pvc)})}};
-  const json* net = At(cr, {"spec", "transferNetwork"});
+  const json* net = kube::At(cr, {"spec", "transferNetwork"});
   if (net != nullptr && net->is_object()) {
-    std::string net_name = StringField(*net, {"name"});
-    std::string net_ns = StringField(*net, {"namespace"});
+    std::string net_name = kube::StringAt(*net, {"name"});
+    std::string net_ns = kube::StringAt(*net, {"namespace"});
     if (!net_name.empty()) {
       metadata["annotations"] = {
           {std::string(kNetworksAnnotation), net_ns.empty() ? net_name : net_ns + "/" + net_name}};
@@ -132,7 +133,7 @@ json BuildPopulatorPod(const PodInputs& in, const json& cr, const json& target_p
        {{"limits", {{"cpu", in.resources.limits_cpu}, {"memory", in.resources.limits_memory}}},
         {"requests", {{"cpu", in.resources.requests_cpu}, {"memory", in.resources.requests_memory}}}}},
   };
-  if (StringField(target_pvc, {"spec", "volumeMode"}) == "Block") {
+  if (kube::StringAt(target_pvc, {"spec", "volumeMode"}) == "Block") {
     container["volumeDevices"] = json::array({{{"name", kTargetVolumeName}, {"devicePath", kDevicePath}}});
   } else {
     container["volumeMounts"] = json::array({{{"name", kTargetVolumeName}, {"mountPath", kMountPath}}});
@@ -148,7 +149,7 @@ json BuildPopulatorPod(const PodInputs& in, const json& cr, const json& target_p
   if (in.kind == PopulatorKind::kVSphereXcopy) {
     spec["serviceAccountName"] = kXcopyServiceAccount;
   } else {
-    std::string sa = AnnotationOf(target_pvc, kServiceAccountAnnotation);
+    std::string sa = kube::Annotation(target_pvc, kServiceAccountAnnotation);
     if (!sa.empty()) spec["serviceAccountName"] = sa;
   }
   if (!in.node_name.empty()) spec["nodeName"] = in.node_name;
@@ -157,13 +158,13 @@ json BuildPopulatorPod(const PodInputs& in, const json& cr, const json& target_p
 }
 
 json BuildPrimePvc(const json& target_pvc, std::string_view node_name) {
-  std::string uid = StringField(target_pvc, {"metadata", "uid"});
+  std::string uid = kube::StringAt(target_pvc, {"metadata", "uid"});
   json labels = json::object();
   for (std::string_view key : {kMigrationLabel, kPlanLabel, kVmIdLabel}) {
-    if (HasLabel(target_pvc, key)) labels[std::string(key)] = LabelOf(target_pvc, key);
+    if (HasLabel(target_pvc, key)) labels[std::string(key)] = kube::Label(target_pvc, key);
   }
   json metadata = {{"name", PrimePvcName(uid)},
-                   {"namespace", StringField(target_pvc, {"metadata", "namespace"})},
+                   {"namespace", kube::StringAt(target_pvc, {"metadata", "namespace"})},
                    {"ownerReferences", json::array({OwnerReferenceTo(target_pvc)})}};
   if (!labels.empty()) metadata["labels"] = labels;
   if (!node_name.empty())
@@ -171,7 +172,7 @@ json BuildPrimePvc(const json& target_pvc, std::string_view node_name) {
 
   json spec = json::object();
   for (std::string_view field : {"accessModes", "resources", "storageClassName", "volumeMode"}) {
-    const json* v = At(target_pvc, {"spec", field});
+    const json* v = kube::At(target_pvc, {"spec", field});
     if (v != nullptr && !v->is_null()) spec[std::string(field)] = *v;
   }
   return json{
@@ -179,25 +180,25 @@ json BuildPrimePvc(const json& target_pvc, std::string_view node_name) {
 }
 
 bool NeedsRebind(const json& pv, const json& target_pvc) {
-  const json* ref = At(pv, {"spec", "claimRef"});
+  const json* ref = kube::At(pv, {"spec", "claimRef"});
   if (ref == nullptr || !ref->is_object()) return true;
-  return StringField(*ref, {"namespace"}) != StringField(target_pvc, {"metadata", "namespace"}) ||
-         StringField(*ref, {"name"}) != StringField(target_pvc, {"metadata", "name"}) ||
-         StringField(*ref, {"uid"}) != StringField(target_pvc, {"metadata", "uid"});
+  return kube::StringAt(*ref, {"namespace"}) != kube::StringAt(target_pvc, {"metadata", "namespace"}) ||
+         kube::StringAt(*ref, {"name"}) != kube::StringAt(target_pvc, {"metadata", "name"}) ||
+         kube::StringAt(*ref, {"uid"}) != kube::StringAt(target_pvc, {"metadata", "uid"});
 }
 
 json BuildPvRebindPatch(std::string_view pv_name, const json& target_pvc) {
-  std::string ns = StringField(target_pvc, {"metadata", "namespace"});
-  std::string source = StringField(target_pvc, {"spec", "dataSourceRef", "name"});
+  std::string ns = kube::StringAt(target_pvc, {"metadata", "namespace"});
+  std::string source = kube::StringAt(target_pvc, {"spec", "dataSourceRef", "name"});
   return json{{"metadata",
                {{"name", std::string(pv_name)},
                 {"annotations", {{std::string(kPopulatedFromAnnotation), ns + "/" + source}}}}},
               {"spec",
                {{"claimRef",
                  {{"namespace", ns},
-                  {"name", StringField(target_pvc, {"metadata", "name"})},
-                  {"uid", StringField(target_pvc, {"metadata", "uid"})},
-                  {"resourceVersion", StringField(target_pvc, {"metadata", "resourceVersion"})}}}}}};
+                  {"name", kube::StringAt(target_pvc, {"metadata", "name"})},
+                  {"uid", kube::StringAt(target_pvc, {"metadata", "uid"})},
+                  {"resourceVersion", kube::StringAt(target_pvc, {"metadata", "resourceVersion"})}}}}}};
 }
 
 }  // namespace hoist::controller

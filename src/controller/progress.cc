@@ -1,4 +1,5 @@
 #include "controller/progress.h"
+#include "kube/objects.h"
 
 #include <algorithm>
 #include <cmath>
@@ -22,7 +23,7 @@ std::string XcopyMetric(std::string_view suffix) { return std::string(kXcopyPref
 std::string Text(double v) { return prom::FormatValue(v); }
 
 int ParseProgress(const json& status) {
-  std::string p = StringField(status, {"progress"});
+  std::string p = kube::StringAt(status, {"progress"});
   if (p.empty()) return 0;
   std::optional<double> v = prom::ParseValue(p);
   if (!v || std::isnan(*v)) return 0;
@@ -100,14 +101,14 @@ json CompletedStatus(const json& current) {
 
 json FailedStatus(PopulatorKind kind, const json& current) {
   json status = ObjectOrEmpty(current);
-  if (kind == PopulatorKind::kVSphereXcopy && StringField(status, {"result"}).empty())
+  if (kind == PopulatorKind::kVSphereXcopy && kube::StringAt(status, {"result"}).empty())
     status["result"] = "failure";
   return status;
 }
 
 json OffloadCompletedLabelPatch(PopulatorKind kind, const json& cr, const ScrapeReading& reading) {
   if (kind != PopulatorKind::kVSphereXcopy || !reading.completed) return nullptr;
-  if (LabelOf(cr, kOffloadCompletedLabel) == "true") return nullptr;
+  if (kube::Label(cr, kOffloadCompletedLabel) == "true") return nullptr;
   return json{{"metadata", {{"labels", {{std::string(kOffloadCompletedLabel), "true"}}}}}};
 }
 
@@ -118,20 +119,20 @@ std::chrono::seconds NextScrapeDelay(int consecutive_failures) {
 }
 
 bool ShouldScrape(const json& pod) {
-  return StringField(pod, {"status", "phase"}) == "Running" && !StringField(pod, {"status", "podIP"}).empty();
+  return kube::StringAt(pod, {"status", "phase"}) == "Running" && !kube::StringAt(pod, {"status", "podIP"}).empty();
 }
 
 std::string MetricsUrl(const json& pod) {
-  std::string ip = StringField(pod, {"status", "podIP"});
+  std::string ip = kube::StringAt(pod, {"status", "podIP"});
   if (ip.empty()) return "";
   int port = kMetricsPort;
-  const json* containers = At(pod, {"spec", "containers"});
+  const json* containers = kube::At(pod, {"spec", "containers"});
   if (containers != nullptr && containers->is_array()) {
     for (const auto& c : *containers) {
-      const json* ports = At(c, {"ports"});
+      const json* ports = kube::At(c, {"ports"});
       if (ports == nullptr || !ports->is_array()) continue;
       for (const auto& p : *ports) {
-        if (StringField(p, {"name"}) == kMetricsPortName && p.contains("containerPort") &&
+        if (kube::StringAt(p, {"name"}) == kMetricsPortName && p.contains("containerPort") &&
             p["containerPort"].is_number_integer()) {
           port = p["containerPort"].get<int>();
         }
@@ -166,10 +167,10 @@ std::string Truncate(std::string s, size_t max) {
 }
 
 const json* PopulateContainerStatus(const json& pod) {
-  const json* statuses = At(pod, {"status", "containerStatuses"});
+  const json* statuses = kube::At(pod, {"status", "containerStatuses"});
   if (statuses == nullptr || !statuses->is_array()) return nullptr;
   for (const auto& s : *statuses) {
-    if (StringField(s, {"name"}) == kContainerName) return &s;
+    if (kube::StringAt(s, {"name"}) == kContainerName) return &s;
   }
   return statuses->empty() ? nullptr : &(*statuses)[0];
 }
@@ -178,15 +179,15 @@ const json* PopulateContainerStatus(const json& pod) {
 std::string TerminationDetail(const json& pod) {
   const json* cs = PopulateContainerStatus(pod);
   if (cs == nullptr) return "";
-  const json* t = At(*cs, {"state", "terminated"});
+  const json* t = kube::At(*cs, {"state", "terminated"});
   if (t == nullptr || !t->is_object()) return "";
   std::string out;
   if (t->contains("exitCode") && (*t)["exitCode"].is_number_integer()) {
     out = "exit code " + std::to_string((*t)["exitCode"].get<int>());
   }
-  std::string reason = StringField(*t, {"reason"});
+  std::string reason = kube::StringAt(*t, {"reason"});
   if (!reason.empty()) out += (out.empty() ? "" : " ") + ("(" + reason + ")");
-  std::string msg = StringField(*t, {"message"});
+  std::string msg = kube::StringAt(*t, {"message"});
   if (!msg.empty()) out += (out.empty() ? "" : ": ") + Truncate(msg, 300);
   return out;
 }
@@ -195,10 +196,10 @@ std::string TerminationDetail(const json& pod) {
 std::string WaitingDetail(const json& pod) {
   const json* cs = PopulateContainerStatus(pod);
   if (cs == nullptr) return "";
-  const json* w = At(*cs, {"state", "waiting"});
+  const json* w = kube::At(*cs, {"state", "waiting"});
   if (w == nullptr || !w->is_object()) return "";
-  std::string out = StringField(*w, {"reason"});
-  std::string msg = StringField(*w, {"message"});
+  std::string out = kube::StringAt(*w, {"reason"});
+  std::string msg = kube::StringAt(*w, {"message"});
   if (!msg.empty()) out += (out.empty() ? "" : ": ") + Truncate(msg, 300);
   return out;
 }
@@ -209,18 +210,18 @@ ConditionSummary Summarize(const Observation& o) {
   ConditionSummary c;
   const json empty = json::object();
   const json& pvc = o.target_pvc != nullptr ? *o.target_pvc : empty;
-  std::string ns = StringField(pvc, {"metadata", "namespace"});
-  std::string uid = StringField(pvc, {"metadata", "uid"});
-  std::string pvc_name = NamespacedName(pvc);
+  std::string ns = kube::StringAt(pvc, {"metadata", "namespace"});
+  std::string uid = kube::StringAt(pvc, {"metadata", "uid"});
+  std::string pvc_name = kube::ObjectKey(pvc);
   std::string pod_name = PopulatorPodName(uid);
   std::string pod_ref = ns + "/" + pod_name;
   std::string prime_ref = ns + "/" + PrimePvcName(uid);
   std::string logs = "kubectl logs -n " + ns + " " + pod_name;
   std::string describe = "kubectl describe pod -n " + ns + " " + pod_name;
 
-  std::string volume = StringField(pvc, {"spec", "volumeName"});
-  bool bound = !volume.empty() && StringField(pvc, {"status", "phase"}) == "Bound";
-  bool prime_lost = o.prime_pvc == nullptr || StringField(*o.prime_pvc, {"status", "phase"}) == "Lost";
+  std::string volume = kube::StringAt(pvc, {"spec", "volumeName"});
+  bool bound = !volume.empty() && kube::StringAt(pvc, {"status", "phase"}) == "Bound";
+  bool prime_lost = o.prime_pvc == nullptr || kube::StringAt(*o.prime_pvc, {"status", "phase"}) == "Lost";
   if (bound && prime_lost) {
     c.state = PopulationState::kSucceeded;
     c.reason = "Populated";
@@ -247,7 +248,7 @@ ConditionSummary Summarize(const Observation& o) {
     return c;
   }
 
-  std::string phase = StringField(*o.pod, {"status", "phase"});
+  std::string phase = kube::StringAt(*o.pod, {"status", "phase"});
   if (phase == "Failed") {
     std::string detail = TerminationDetail(*o.pod);
     std::string what =
@@ -267,7 +268,7 @@ ConditionSummary Summarize(const Observation& o) {
     c.state = PopulationState::kRunning;
     c.reason = "Rebinding";
     std::string prime_volume =
-        o.prime_pvc != nullptr ? StringField(*o.prime_pvc, {"spec", "volumeName"}) : "";
+        o.prime_pvc != nullptr ? kube::StringAt(*o.prime_pvc, {"spec", "volumeName"}) : "";
     c.message = "populator pod " + pod_ref + " finished; waiting for the volume " +
                 (prime_volume.empty() ? std::string("of ") + prime_ref : prime_volume) +
                 " to be bound to PVC " + pvc_name +
@@ -284,7 +285,7 @@ ConditionSummary Summarize(const Observation& o) {
   c.state = PopulationState::kPending;
   c.reason = "PodPending";
   std::string waiting = WaitingDetail(*o.pod);
-  std::string prime_phase = o.prime_pvc != nullptr ? StringField(*o.prime_pvc, {"status", "phase"}) : "";
+  std::string prime_phase = o.prime_pvc != nullptr ? kube::StringAt(*o.prime_pvc, {"status", "phase"}) : "";
   if (!waiting.empty()) {
     c.message = "populator pod " + pod_ref + " is waiting: " + waiting;
   } else if (o.prime_pvc == nullptr) {
@@ -311,8 +312,8 @@ json UpdateConditions(const json& existing, const ConditionSummary& summary, std
     std::string since(now);
     if (existing.is_array()) {
       for (const auto& e : existing) {
-        if (StringField(e, {"type"}) == type && StringField(e, {"status"}) == status) {
-          std::string t = StringField(e, {"lastTransitionTime"});
+        if (kube::StringAt(e, {"type"}) == type && kube::StringAt(e, {"status"}) == status) {
+          std::string t = kube::StringAt(e, {"lastTransitionTime"});
           if (!t.empty()) since = t;
         }
       }

@@ -2,7 +2,6 @@
 
 namespace hoist::kube {
 
-namespace {
 const Json* At(const Json& obj, std::initializer_list<std::string_view> path) {
   const Json* cur = &obj;
   for (std::string_view step : path) {
@@ -13,6 +12,8 @@ const Json* At(const Json& obj, std::initializer_list<std::string_view> path) {
   }
   return cur;
 }
+
+namespace {
 
 std::optional<ObjectRef> RefAt(const Json& obj, std::initializer_list<std::string_view> path) {
   const Json* ref = At(obj, path);

@@ -27,6 +27,9 @@ bool IsBeingDeleted(const Json& obj);  // metadata.deletionTimestamp set
 std::string ObjectKey(const Json& obj);
 std::string ObjectKey(std::string_view ns, std::string_view name);
 
+// The value at a nested path ("spec", "claimRef"), or nullptr when a step is missing or not an object.
+const Json* At(const Json& obj, std::initializer_list<std::string_view> path);
+
 // Reads a nested string ("spec", "volumeName"); empty when any step is missing or not a string.
 std::string StringAt(const Json& obj, std::initializer_list<std::string_view> path);
 

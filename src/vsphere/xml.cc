@@ -156,33 +156,6 @@ XmlNode ParseXml(std::string_view document) {
   return std::move(b.root);
 }
 
-std::string XmlEscape(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&apos;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
-
 int64_t ParseXmlInt(std::string_view text, std::string_view what) {
   int64_t v = 0;
   auto first = text.data();

@@ -12,6 +12,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/text.h"
+
 namespace hoist::vsphere {
 
 inline constexpr std::string_view kSoapEnvNs = "http://schemas.xmlsoap.org/soap/envelope/";
@@ -53,7 +55,7 @@ struct XmlNode {
 XmlNode ParseXml(std::string_view document);
 
 // Escapes text for element content and attribute values.
-std::string XmlEscape(std::string_view text);
+using ::hoist::XmlEscape;
 
 // Number parsing for vim25 scalar values; throw hoist::Error(kBug) when the peer sent something that
 // is not a number where the schema says number.

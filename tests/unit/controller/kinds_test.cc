@@ -1,4 +1,5 @@
 #include "controller/kinds.h"
+#include "kube/objects.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -185,10 +186,10 @@ TEST(Names, DerivedNamesAndLabelValues) {
   EXPECT_FALSE(IsValidLabelValue(std::string(64, 'a')));
   EXPECT_TRUE(IsValidLabelValue(std::string(63, 'a')));
   json obj = fixtures::XcopyCr();
-  EXPECT_EQ(LabelOf(obj, "sourceHost"), "host-12");
-  EXPECT_EQ(LabelOf(obj, "missing"), "");
-  EXPECT_EQ(StringField(obj, {"spec", "vmId", "deeper"}), "");
-  EXPECT_EQ(NamespacedName(obj), "mig/disk-0-cr");
+  EXPECT_EQ(kube::Label(obj, "sourceHost"), "host-12");
+  EXPECT_EQ(kube::Label(obj, "missing"), "");
+  EXPECT_EQ(kube::StringAt(obj, {"spec", "vmId", "deeper"}), "");
+  EXPECT_EQ(kube::ObjectKey(obj), "mig/disk-0-cr");
 }
 
 }  // namespace
