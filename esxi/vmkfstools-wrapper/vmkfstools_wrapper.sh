@@ -414,15 +414,10 @@ do_task_get() {
   pid=$(cat "$dir/pid" 2>/dev/null)
   case "$pid" in '' | *[!0-9]*) fail TaskBroken "Failed to read PID of task $ID" "$ID" ;; esac
 
-  # vmkfstools rewrites its progress line in place with \r: `Clone: 12% done.\rClone: 13% done.`
-  _tail=$(tail -c 4096 "$dir/out" 2>/dev/null | tr '\r' '\n')
-  last_line=$(printf '%s\n' "$_tail" | grep -v '^[[:space:]]*$' | tail -n 1)
-  progress=$(printf '%s\n' "$_tail" | grep -o '[0-9][0-9]*%' | tail -n 1 | tr -d '%')
-  case "$progress" in '' | *[!0-9]*) progress=null ;; esac
-  if [ "$progress" != null ] && [ "$progress" -gt 100 ]; then progress=null; fi
-  stderr_text=$(tail -c 4096 "$dir/err" 2>/dev/null)
-
+  # The exit code first, then the output: the task writes its exit code only after vmkfstools has
+  # finished writing, so output read afterwards is complete for a finished task.
   running=false
+  _note=""
   exitcode=$(cat "$dir/exitcode" 2>/dev/null | tr -d ' \t\r\n')
   if [ -z "$exitcode" ]; then
     if is_alive "$pid"; then
@@ -433,10 +428,20 @@ do_task_get() {
         exitcode=1
         _note="vmkfstools-wrapper: clone process $pid ended without recording an exit code (killed, or the host restarted it)"
         log warning "task $ID: $_note"
-        stderr_text="${stderr_text:+$stderr_text
-}$_note"
       fi
     fi
+  fi
+
+  # vmkfstools rewrites its progress line in place with \r: `Clone: 12% done.\rClone: 13% done.`
+  _tail=$(tail -c 4096 "$dir/out" 2>/dev/null | tr '\r' '\n')
+  last_line=$(printf '%s\n' "$_tail" | grep -v '^[[:space:]]*$' | tail -n 1)
+  progress=$(printf '%s\n' "$_tail" | grep -o '[0-9][0-9]*%' | tail -n 1 | tr -d '%')
+  case "$progress" in '' | *[!0-9]*) progress=null ;; esac
+  if [ "$progress" != null ] && [ "$progress" -gt 100 ]; then progress=null; fi
+  stderr_text=$(tail -c 4096 "$dir/err" 2>/dev/null)
+  if [ -n "$_note" ]; then
+    stderr_text="${stderr_text:+$stderr_text
+}$_note"
   fi
 
   xcopy=null
