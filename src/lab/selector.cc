@@ -1,6 +1,7 @@
 #include "lab/selector.h"
 
 #include <algorithm>
+#include <map>
 #include <cctype>
 
 #include "lab/store.h"
@@ -33,152 +34,35 @@ std::vector<std::string_view> SplitTop(std::string_view text) {
   return out;
 }
 
-bool ValidLabelKey(std::string_view k) {
-  if (k.empty() || k.size() > 253 + 1 + 63) return false;
-  for (char c : k) {
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' || c == '/')) return false;
-  }
-  return true;
-}
-
-std::string LabelValue(const nlohmann::json& labels, const std::string& key, bool* present) {
-  *present = false;
-  if (!labels.is_object()) return "";
-  auto it = labels.find(key);
-  if (it == labels.end()) return "";
-  *present = true;
-  return it->is_string() ? it->get<std::string>() : it->dump();
-}
-
 }  // namespace
 
 LabelSelector LabelSelector::Parse(std::string_view text) {
   LabelSelector sel;
-  for (auto part : SplitTop(text)) {
-    Requirement r;
-    auto bad = [&](const char* why) {
-      return StatusError::BadRequest("unable to parse requirement: " + std::string(part) + ": " + why);
-    };
-    if (part.front() == '!') {
-      r.key = std::string(Trim(part.substr(1)));
-      r.op = Op::kNotExists;
-      if (!ValidLabelKey(r.key)) throw bad("invalid label key");
-      sel.reqs_.push_back(std::move(r));
-      continue;
-    }
-    // Set-based: key in (a,b) / key notin (a,b)
-    auto paren = part.find('(');
-    if (paren != std::string_view::npos) {
-      auto close = part.rfind(')');
-      if (close == std::string_view::npos || close < paren) throw bad("missing ')'");
-      auto head = Trim(part.substr(0, paren));
-      auto sp = head.find_last_of(" \t");
-      if (sp == std::string_view::npos) throw bad("expected 'in' or 'notin'");
-      auto op = Trim(head.substr(sp + 1));
-      r.key = std::string(Trim(head.substr(0, sp)));
-      if (op == "in") {
-        r.op = Op::kIn;
-      } else if (op == "notin") {
-        r.op = Op::kNotIn;
-      } else {
-        throw bad("expected 'in' or 'notin'");
-      }
-      if (!ValidLabelKey(r.key)) throw bad("invalid label key");
-      auto inner = part.substr(paren + 1, close - paren - 1);
-      size_t start = 0;
-      for (size_t i = 0; i <= inner.size(); ++i) {
-        if (i == inner.size() || inner[i] == ',') {
-          auto v = Trim(inner.substr(start, i - start));
-          r.values.emplace_back(v);
-          start = i + 1;
-        }
-      }
-      sel.reqs_.push_back(std::move(r));
-      continue;
-    }
-    size_t pos;
-    if ((pos = part.find("!=")) != std::string_view::npos) {
-      r.op = Op::kNotEq;
-      r.key = std::string(Trim(part.substr(0, pos)));
-      r.values.emplace_back(Trim(part.substr(pos + 2)));
-    } else if ((pos = part.find("==")) != std::string_view::npos) {
-      r.op = Op::kEq;
-      r.key = std::string(Trim(part.substr(0, pos)));
-      r.values.emplace_back(Trim(part.substr(pos + 2)));
-    } else if ((pos = part.find('=')) != std::string_view::npos) {
-      r.op = Op::kEq;
-      r.key = std::string(Trim(part.substr(0, pos)));
-      r.values.emplace_back(Trim(part.substr(pos + 1)));
-    } else {
-      r.op = Op::kExists;
-      r.key = std::string(part);
-    }
-    if (!ValidLabelKey(r.key)) throw bad("invalid label key");
-    sel.reqs_.push_back(std::move(r));
+  try {
+    sel.selector_ = kube::LabelSelector::Parse(text);
+  } catch (const hoist::Error& e) {
+    throw StatusError::BadRequest(std::string("unable to parse label selector: ") + e.what());
   }
   return sel;
 }
 
 LabelSelector LabelSelector::FromJson(const nlohmann::json& selector) {
   LabelSelector sel;
-  if (!selector.is_object()) return sel;
-  if (auto ml = selector.find("matchLabels"); ml != selector.end() && ml->is_object()) {
-    for (auto& [k, v] : ml->items()) {
-      sel.reqs_.push_back({k, Op::kEq, {v.is_string() ? v.get<std::string>() : v.dump()}});
-    }
-  }
-  if (auto me = selector.find("matchExpressions"); me != selector.end() && me->is_array()) {
-    for (auto& e : *me) {
-      Requirement r;
-      r.key = e.value("key", "");
-      std::string op = e.value("operator", "");
-      if (op == "In") {
-        r.op = Op::kIn;
-      } else if (op == "NotIn") {
-        r.op = Op::kNotIn;
-      } else if (op == "Exists") {
-        r.op = Op::kExists;
-      } else if (op == "DoesNotExist") {
-        r.op = Op::kNotExists;
-      } else {
-        throw StatusError::BadRequest("unknown label selector operator \"" + op + "\"");
-      }
-      if (auto vals = e.find("values"); vals != e.end() && vals->is_array()) {
-        for (auto& v : *vals) r.values.push_back(v.is_string() ? v.get<std::string>() : v.dump());
-      }
-      sel.reqs_.push_back(std::move(r));
-    }
+  try {
+    sel.selector_ = kube::LabelSelector::FromJson(selector);
+  } catch (const std::exception& e) {  // hoist::Error, or a JSON type error for non-string values
+    throw StatusError::BadRequest(std::string("invalid label selector: ") + e.what());
   }
   return sel;
 }
 
 bool LabelSelector::Matches(const nlohmann::json& labels) const {
-  for (const auto& r : reqs_) {
-    bool present;
-    std::string v = LabelValue(labels, r.key, &present);
-    bool in = std::find(r.values.begin(), r.values.end(), v) != r.values.end();
-    switch (r.op) {
-      case Op::kEq:
-        if (!present || v != r.values[0]) return false;
-        break;
-      case Op::kNotEq:
-        if (present && v == r.values[0]) return false;
-        break;
-      case Op::kIn:
-        if (!present || !in) return false;
-        break;
-      case Op::kNotIn:
-        if (present && in) return false;
-        break;
-      case Op::kExists:
-        if (!present) return false;
-        break;
-      case Op::kNotExists:
-        if (present) return false;
-        break;
-    }
+  if (selector_.Empty()) return true;
+  std::map<std::string, std::string> values;
+  if (labels.is_object()) {
+    for (const auto& [k, v] : labels.items()) values.emplace(k, v.is_string() ? v.get<std::string>() : v.dump());
   }
-  return true;
+  return selector_.Matches(values);
 }
 
 FieldSelector FieldSelector::Parse(std::string_view text) {

@@ -1,7 +1,7 @@
 #pragma once
 // Kubernetes label and field selectors, parsed once and matched against JSON objects.
-// Label selector grammar (as kubectl sends it): comma-separated requirements
-//   key=value, key==value, key!=value, key in (a,b), key notin (a,b), key, !key
+// Label selector grammar (as kubectl sends it, parsed by kube::LabelSelector): comma-separated
+// requirements key=value, key==value, key!=value, key in (a,b), key notin (a,b), key, !key
 // Field selectors: comma-separated path=value, path==value, path!=value where path is a dotted JSON
 // path into the object (metadata.name, status.phase, involvedObject.kind, ...).
 #include <string>
@@ -10,8 +10,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "kube/selectors.h"
+
 namespace hoist::lab {
 
+// The server side of kube::LabelSelector: the same grammar and matching, with parse errors reported as
+// a BadRequest Status and labels read from an object's metadata.labels JSON.
 class LabelSelector {
  public:
   // Throws StatusError BadRequest on a malformed selector.
@@ -19,16 +23,10 @@ class LabelSelector {
   // From a metav1.LabelSelector object ({matchLabels, matchExpressions}).
   static LabelSelector FromJson(const nlohmann::json& selector);
   bool Matches(const nlohmann::json& labels) const;  // labels: object (or null)
-  bool empty() const { return reqs_.empty(); }
+  bool empty() const { return selector_.Empty(); }
 
  private:
-  enum class Op { kEq, kNotEq, kIn, kNotIn, kExists, kNotExists };
-  struct Requirement {
-    std::string key;
-    Op op;
-    std::vector<std::string> values;
-  };
-  std::vector<Requirement> reqs_;
+  kube::LabelSelector selector_;
 };
 
 class FieldSelector {

@@ -89,7 +89,8 @@ TEST(LeaderElectionTest, GracefulStopReleasesSoTheOtherTakesOverAtOnce) {
   ASSERT_TRUE(Eventually([&] { return b.IsLeader(); }, std::chrono::seconds(5)));
   // Far sooner than the 15 s lease duration: a released the lease.
   EXPECT_LT(std::chrono::steady_clock::now() - handover_start, std::chrono::seconds(3));
-  EXPECT_EQ(b_started.load(), 1);
+  // on_started_leading runs on its own thread, started just after IsLeader() turns true.
+  EXPECT_TRUE(Eventually([&] { return b_started.load() == 1; }));
   stop_b.request_stop();
   tb.join();
   Json lease = client.Get(resources::kLease, "hoist-system", "hoist-controller");
