@@ -949,22 +949,7 @@ void Kubelet::StartContainer(const Json& pod, PodRun& run, ContainerRun& c, cons
     // Treat like an exit for restart purposes.
     std::string policy = GetString(pod, "/spec/restartPolicy", "Always");
     bool restart = policy == "Always" || policy == "OnFailure";
-    if (restart) {
-      c.last_state = {{"terminated",
-                       {{"exitCode", c.exit_code},
-                        {"reason", c.reason},
-                        {"message", c.message},
-                        {"startedAt", c.started_at},
-                        {"finishedAt", c.finished_at},
-                        {"containerID", c.container_id}}}};
-      c.terminated = false;
-      c.restart_count++;
-      c.backoff = c.backoff.count() == 0 ? options_.restart_backoff_initial
-                                         : std::min(c.backoff * 2, options_.restart_backoff_max);
-      c.next_start = Clock::now() + c.backoff;
-      c.waiting_reason = "CrashLoopBackOff";
-      c.waiting_message = "back-off restarting failed container " + c.name + " in pod " + run.name;
-    }
+    if (restart) ScheduleRestart(c, run);
     return;
   }
   c.pid = pid;
@@ -1018,27 +1003,31 @@ void Kubelet::Reap(std::string pod_uid, std::string container, bool init, pid_t 
         bool restart = policy == "Always" ? !init : false;
         if (policy == "OnFailure" || (policy == "Always" && init)) restart = c.exit_code != 0;
         if (policy == "Always" && !init) restart = true;
-        if (restart) {
-          c.last_state = {{"terminated",
-                           {{"exitCode", c.exit_code},
-                            {"reason", c.reason},
-                            {"startedAt", c.started_at},
-                            {"finishedAt", c.finished_at},
-                            {"containerID", c.container_id}}}};
-          c.terminated = false;
-          c.restart_count++;
-          c.backoff = c.backoff.count() == 0 ? options_.restart_backoff_initial
-                                             : std::min(c.backoff * 2, options_.restart_backoff_max);
-          c.next_start = Clock::now() + c.backoff;
-          c.waiting_reason = "CrashLoopBackOff";
-          c.waiting_message = "back-off " + std::to_string(c.backoff.count() / 1000) +
-                              "s restarting failed container=" + c.name + " pod=" + run.name + "_" + run.ns +
-                              "(" + run.uid + ")";
-        }
+        if (restart) ScheduleRestart(c, run);
       }
     }
   }
   if (wakeup) wakeup();
+}
+
+void Kubelet::ScheduleRestart(ContainerRun& c, const PodRun& run) {
+  Json terminated = {{"exitCode", c.exit_code},
+                     {"reason", c.reason},
+                     {"startedAt", c.started_at},
+                     {"finishedAt", c.finished_at},
+                     {"containerID", c.container_id}};
+  if (!c.message.empty()) terminated["message"] = c.message;
+  c.last_state = {{"terminated", std::move(terminated)}};
+  c.terminated = false;
+  c.restart_count++;
+  c.backoff = c.backoff.count() == 0 ? options_.restart_backoff_initial
+                                     : std::min(c.backoff * 2, options_.restart_backoff_max);
+  c.next_start = Clock::now() + c.backoff;
+  // The kubelet's own wording, e.g. "back-off 10s restarting failed container=main pod=web_default(uid)".
+  c.waiting_reason = "CrashLoopBackOff";
+  c.waiting_message = "back-off " + std::to_string(c.backoff.count() / 1000) +
+                      "s restarting failed container=" + c.name + " pod=" + run.name + "_" + run.ns + "(" +
+                      run.uid + ")";
 }
 
 Json Kubelet::BuildStatus(const Json& pod, const PodRun& run) const {

@@ -80,6 +80,8 @@ class Kubelet : public PodLogSource {
   bool ClaimsReady(const Json& pod, std::string* why);
   void StartContainer(const Json& pod, PodRun& run, ContainerRun& c, const Json& spec);
   void Reap(std::string pod_uid, std::string container, bool init, pid_t pid);
+  // A container that ended (or failed to start) and will run again: keep its last state, back off.
+  void ScheduleRestart(ContainerRun& c, const PodRun& run);
   Json BuildStatus(const Json& pod, const PodRun& run) const;
   std::string AllocateIp(const std::vector<Json>& pods);
   std::string PodDir(const Json& pod) const;
