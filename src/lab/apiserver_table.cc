@@ -133,6 +133,16 @@ void Columns(const ResourceType& t, std::vector<Column>* cols) {
     add("Age", "date");
     return;
   }
+  if (k == "Event" && (t.group.empty() || t.group == "events.k8s.io")) {
+    // core/v1 and events.k8s.io/v1 Events print alike (kubectl get events).
+    cols->clear();
+    add("Last Seen");
+    add("Type");
+    add("Reason");
+    add("Object");
+    add("Message");
+    return;
+  }
   if (t.group.empty()) {
     if (k == "Namespace") {
       add("Status");
@@ -189,14 +199,6 @@ void Columns(const ResourceType& t, std::vector<Column>* cols) {
       add("Age", "string");
       add("Version");
       return;
-    } else if (k == "Event") {
-      cols->clear();
-      add("Last Seen");
-      add("Type");
-      add("Reason");
-      add("Object");
-      add("Message");
-      return;
     }
   } else if (k == "StorageClass") {
     add("Provisioner");
@@ -207,14 +209,6 @@ void Columns(const ResourceType& t, std::vector<Column>* cols) {
     add("Holder");
   } else if (k == "CustomResourceDefinition") {
     add("Created At", "date");
-    return;
-  } else if (k == "Event") {
-    cols->clear();
-    add("Last Seen");
-    add("Type");
-    add("Reason");
-    add("Object");
-    add("Message");
     return;
   }
   add("Age", "string");
