@@ -24,7 +24,7 @@ release: setup $(RELEASE_BUILD)/build.ninja
 	cmake --build $(RELEASE_BUILD) -j $(JOBS)
 
 test: build
-	cd $(TEST_BUILD) && HOIST_SOURCE_DIR=$(CURDIR) ctest -j $(JOBS) --output-on-failure --timeout 900
+	cd $(TEST_BUILD) && ctest -j $(JOBS) --output-on-failure --timeout 900
 
 demo: setup $(RELEASE_BUILD)/build.ninja
 	cmake --build $(RELEASE_BUILD) -j $(JOBS) --target hoist

@@ -1,7 +1,6 @@
 // Checks deploy/ against the code: the CRDs describe the kinds the controller handles and require
 // exactly the spec fields the pod arguments need; the ClusterRole grants what the controller does and
 // nothing it does not.
-#include <cstdlib>
 #include <set>
 #include <string>
 
@@ -15,17 +14,8 @@
 namespace hoist::controller {
 namespace {
 
-// $HOIST_SOURCE_DIR/deploy, or found from this file's own (absolute) path when the variable is unset.
-std::string DeployDir() {
-  const char* src = std::getenv("HOIST_SOURCE_DIR");
-  if (src != nullptr && *src != '\0') return std::string(src) + "/deploy";
-  std::string self = __FILE__;
-  std::string tail = "tests/unit/controller/deploy_test.cc";
-  if (self.size() >= tail.size() && self.compare(self.size() - tail.size(), tail.size(), tail) == 0) {
-    return self.substr(0, self.size() - tail.size()) + "deploy";
-  }
-  return "deploy";
-}
+// The source tree's deploy/ folder (HOIST_TEST_SOURCE_DIR is set by tests/CMakeLists.txt).
+std::string DeployDir() { return std::string(HOIST_TEST_SOURCE_DIR) + "/deploy"; }
 
 nlohmann::json CrFor(PopulatorKind kind) {
   switch (kind) {

@@ -2,7 +2,6 @@
 
 #include <gtest/gtest.h>
 
-#include <cstdlib>
 #include <fstream>
 #include <iterator>
 
@@ -12,12 +11,7 @@ namespace hoist::esxi {
 namespace {
 
 std::string SourceFile(const std::string& rel) {
-  const char* root = std::getenv("HOIST_SOURCE_DIR");
-  std::string base = root ? root : "";
-  if (base.empty()) {  // run by hand: derive the source root from this file's path
-    std::string self = __FILE__;
-    base = self.substr(0, self.rfind("/tests/unit/esxi/"));
-  }
+  const std::string base = HOIST_TEST_SOURCE_DIR;  // set by tests/CMakeLists.txt
   std::ifstream in(base + "/" + rel, std::ios::binary);
   EXPECT_TRUE(in.good()) << "cannot read " << base << "/" << rel;
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
