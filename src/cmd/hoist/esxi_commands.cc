@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "cmd/hoist/commands.h"
+#include "cmd/common/commands.h"
 #include "core/error.h"
 #include "esxi/task_status.h"
 #include "esxi/vib.h"

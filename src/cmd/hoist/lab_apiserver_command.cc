@@ -12,7 +12,7 @@
 #include <random>
 #include <sstream>
 
-#include "cmd/hoist/commands.h"
+#include "cmd/common/commands.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "lab/apiserver.h"

@@ -16,7 +16,7 @@
 #include <thread>
 #include <vector>
 
-#include "cmd/hoist/commands.h"
+#include "cmd/common/commands.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "lab/cluster.h"

@@ -1,8 +1,10 @@
 #pragma once
-// Subcommand registry for the `hoist` command line. Each group (lab, status, esxi, ...) registers its
-// commands from its own .cc file with a static HOIST_REGISTER_COMMAND, so groups can grow independently.
+// Subcommand registry shared by hoist's programs (`hoist`, `hoist-populator`). Each group (lab, status,
+// esxi, xcopy, ...) registers its commands from its own .cc file with a static HOIST_REGISTER_COMMAND,
+// so groups can grow independently; a program's main() calls Dispatch with its own name.
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace hoist::cli {
@@ -16,7 +18,8 @@ struct Command {
 };
 
 bool Register(Command command);
-int Dispatch(const std::vector<std::string>& args);
+// Runs the command with the longest matching path; `program` names the binary in usage and errors.
+int Dispatch(std::string_view program, const std::vector<std::string>& args);
 
 }  // namespace hoist::cli
 

@@ -1,4 +1,4 @@
-#include "cmd/hoist/commands.h"
+#include "cmd/common/commands.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -11,8 +11,9 @@ std::vector<Command>& Registry() {
   return commands;
 }
 
-void PrintUsage() {
-  std::fprintf(stderr, "usage: hoist <command> [flags]\n\ncommands:\n");
+void PrintUsage(std::string_view program) {
+  std::fprintf(stderr, "usage: %.*s <command> [flags]\n\ncommands:\n", static_cast<int>(program.size()),
+               program.data());
   auto commands = Registry();
   std::sort(commands.begin(), commands.end(), [](const Command& a, const Command& b) { return a.path < b.path; });
   for (const auto& c : commands) {
@@ -29,9 +30,9 @@ bool Register(Command command) {
   return true;
 }
 
-int Dispatch(const std::vector<std::string>& args) {
+int Dispatch(std::string_view program, const std::vector<std::string>& args) {
   if (args.empty() || args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
-    PrintUsage();
+    PrintUsage(program);
     return args.empty() ? 2 : 0;
   }
   // Longest matching command path wins.
@@ -42,8 +43,9 @@ int Dispatch(const std::vector<std::string>& args) {
     if (!best || c.path.size() > best->path.size()) best = &c;
   }
   if (!best) {
-    std::fprintf(stderr, "hoist: unknown command '%s'\n\n", args[0].c_str());
-    PrintUsage();
+    std::fprintf(stderr, "%.*s: unknown command '%s'\n\n", static_cast<int>(program.size()), program.data(),
+                 args[0].c_str());
+    PrintUsage(program);
     return 2;
   }
   std::vector<std::string> rest(args.begin() + best->path.size(), args.end());
