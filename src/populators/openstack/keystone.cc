@@ -196,11 +196,23 @@ Keystone::Keystone(net::HttpClient& client, std::string identity_url, Credential
 
 void Keystone::Authenticate() {
   net::HttpRequest req;
-  req.method = "POST";
   req.url = v3_url_ + "/auth/tokens";
-  req.headers.Set("Content-Type", "application/json");
   req.headers.Set("Accept", "application/json");
-  req.body = AuthRequestBody(credentials_);
+  const Credentials& c = credentials_;
+  bool use_token_as_is = Lower(c.auth_type) == "token" && c.system_scope.empty() && c.project_id.empty() &&
+                         c.project_name.empty() && c.domain_id.empty() && c.domain_name.empty();
+  if (use_token_as_is) {
+    // A token without a scope to change: Keystone would trade it for an unscoped one (no catalog);
+    // validating it returns its own catalog, and it is used as it is.
+    if (c.token.empty()) throw PreconditionError("Keystone token authentication needs the secret key token");
+    req.method = "GET";
+    req.headers.Set("X-Auth-Token", c.token);
+    req.headers.Set("X-Subject-Token", c.token);
+  } else {
+    req.method = "POST";
+    req.headers.Set("Content-Type", "application/json");
+    req.body = AuthRequestBody(credentials_);
+  }
   net::HttpResponse resp;
   try {
     resp = client_.Do(req);

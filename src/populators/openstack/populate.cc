@@ -72,6 +72,9 @@ PopulateOptions OptionsFromCommandLine(const std::vector<std::string>& args) {
   auto& connections = flags.Int("connections", 4, "parallel Range connections to Glance").Env("HOIST_CONNECTIONS");
   auto& checkpoint = flags.Duration("checkpoint-interval", 10000, "how often the resume record is written")
                          .Env("HOIST_CHECKPOINT_INTERVAL");
+  auto& image_wait = flags.Duration("image-wait", 15 * 60 * 1000, "how long to wait for an uploading image to become active")
+                         .Env("HOIST_IMAGE_WAIT");
+  auto& image_poll = flags.Duration("image-poll", 5000, "how often to look at an uploading image").Env("HOIST_IMAGE_POLL");
   flags.Parse(args);
   if (flags.help_requested()) throw PreconditionError(flags.Usage());
   PopulateOptions o;
@@ -88,7 +91,9 @@ PopulateOptions OptionsFromCommandLine(const std::vector<std::string>& args) {
   o.insecure_skip_verify = EnvBool("insecureSkipVerify", false);
   o.ca_pem = Env("cacert");
   o.download.connections = static_cast<int>(std::clamp<int64_t>(*connections, 1, 16));
-  o.checkpoint_every = std::chrono::milliseconds(std::max<int64_t>(*checkpoint, 1000));
+  o.checkpoint_every = std::chrono::milliseconds(std::max<int64_t>(*checkpoint, 100));
+  o.wait_for_active = std::chrono::milliseconds(*image_wait);
+  o.poll_interval = std::chrono::milliseconds(std::max<int64_t>(*image_poll, 50));
   return o;
 }
 
