@@ -70,7 +70,8 @@ CopyResult CopyImage(net::HttpClient& client, const CopyPlan& plan, prom::Counte
              {"checkpoint", sink.CheckpointLocation()}});
 
   ProgressReporter progress(progress_counter, bytes_done, [&sink] { return sink.DoneBytes(); }, plan.size,
-                            plan.what);
+                            plan.what, std::chrono::seconds(1), std::chrono::seconds(15),
+                            [&sink] { sink.CheckpointIfDue(); });
 
   std::unique_ptr<StreamDigest> digest;
   try {
