@@ -186,7 +186,7 @@ class Bench {
   }
 
  private:
-  std::string Out() { return args_.dir + "/out.raw"; }
+  std::string Out() { return args_.dir + "/out.img"; }  // .img: the sink creates it (Filesystem)
   void Clean() {
     fs::remove(Out());
     sync_point();
@@ -383,8 +383,10 @@ class Bench {
     auto it = results.find("hoist (4 ranged connections)");
     if (it != results.end() && it->second.seconds > 0 && best_peer > 0) {
       double mibs = static_cast<double>(size) / kMiB / it->second.seconds;
-      std::printf("  hoist / best peer (%s): %.2fx   output sparse: %s   RSS <= 64 MiB: %s\n", best_name.c_str(),
-                  mibs / best_peer, it->second.allocated < size ? "yes" : "no",
+      uint64_t source_allocated = Allocated(args_.dir + "/www/" + image);
+      std::printf("  hoist / best peer (%s): %.2fx   output no larger than the source's data: %s   RSS <= 64 MiB: %s\n",
+                  best_name.c_str(), mibs / best_peer,
+                  it->second.allocated <= source_allocated + 4 * kMiB ? "yes" : "no",
                   it->second.rss_kib <= 64 * 1024 ? "yes" : "no");
     }
     auto ov = results.find("hoist-populator ovirt (extents)");
