@@ -6,7 +6,8 @@
 //                      not there `storage core adapter rescan -t add -a`, until it is `on`
 //   after the clone    DetachDevice: `device set --state off -d <naa>`, wait for `off`,
 //                      `device detached remove -d <naa>`
-//                      after the array unmapped the LUN: RescanDeadPaths (`adapter rescan -t delete -A vmhbaN`)
+//                      after the array unmapped the LUN: RescanDeadPaths (`adapter rescan -t delete -A
+//                      vmhbaN`)
 //   diagnostics        Paths, IntSetting("/Disk/MaxLUN"), Vaai
 //
 // Serialising rescans per host is the caller's business (a host lease, kube/lease_semaphore.h).
@@ -93,7 +94,8 @@ class HostStorage {
   // caller knows the LUN id the array gave the mapping, an id at or above the host's
   // `/Disk/MaxLUN` fails at once: ESXi never scans such ids. Throws kPrecondition when the device
   // does not show up, naming the LUN, the adapters' paths and `/Disk/MaxLUN`; kCancelled on stop.
-  ScsiDevice WaitForDevice(std::string_view naa, std::stop_token stop, std::optional<int> lun_id = std::nullopt);
+  ScsiDevice WaitForDevice(std::string_view naa, std::stop_token stop,
+                           std::optional<int> lun_id = std::nullopt);
 
   // Takes the device off the host after the clone: `device set --state off`, waits until it is
   // `off`, then `device detached remove`. A device the host does not know counts as done. Throws

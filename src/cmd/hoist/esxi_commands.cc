@@ -18,9 +18,9 @@
 #include "cmd/common/commands.h"
 #include "core/error.h"
 #include "core/subprocess.h"
+#include "esxi/ssh_executor.h"
 #include "esxi/task_status.h"
 #include "esxi/vib.h"
-#include "esxi/ssh_executor.h"
 #include "esxi/vib_executor.h"
 #include "esxi/wrapper_command.h"
 #include "populators/xcopy/esxi_vsphere.h"
@@ -130,7 +130,8 @@ std::pair<std::string, std::string> BuildWrapperVib(const Flags& f) {
   } else {
     std::tm tm{};
     const char* end = strptime(date.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
-    if (!end || *end != '\0') throw PreconditionError("--release-date must look like 2026-01-31T12:00:00 (UTC)");
+    if (!end || *end != '\0')
+      throw PreconditionError("--release-date must look like 2026-01-31T12:00:00 (UTC)");
     when = timegm(&tm);
   }
   esxi::VibSpec spec = esxi::WrapperVibSpec(version, script, plugin, date);
@@ -169,7 +170,8 @@ int VibBuild(const std::vector<std::string>& args) {
 }
 
 // The ESXi host named `name` (its name in vCenter, or a moref value such as host-12).
-std::pair<vsphere::ManagedObjectReference, std::string> FindHost(vsphere::Client& client, const std::string& name) {
+std::pair<vsphere::ManagedObjectReference, std::string> FindHost(vsphere::Client& client,
+                                                                 const std::string& name) {
   vsphere::ObjectSpec root{client.service_content().root_folder, false, vsphere::InventoryTraversal()};
   std::string known;
   for (const auto& oc : vsphere::RetrieveProperties(client, {{"HostSystem", {"name"}, false}}, {root})) {
@@ -184,8 +186,8 @@ std::pair<vsphere::ManagedObjectReference, std::string> FindHost(vsphere::Client
 int VibInstall(const std::vector<std::string>& args) {
   return Run("esxi vib install", [&] {
     Flags f = ParseFlags(args,
-                         {"vcenter", "username", "password-file", "ca-file", "host", "datastore", "vib", "version",
-                          "release-date", "wrapper", "plugin"},
+                         {"vcenter", "username", "password-file", "ca-file", "host", "datastore", "vib",
+                          "version", "release-date", "wrapper", "plugin"},
                          {"force", "insecure", "keep", "help"});
     if (f.has("help") || !f.has("vcenter") || !f.has("host") || !f.has("datastore")) {
       std::printf(
@@ -213,7 +215,8 @@ int VibInstall(const std::vector<std::string>& args) {
       opts.password = p;
     }
     if (opts.username.empty() || opts.password.empty())
-      throw PreconditionError("vCenter credentials missing: --username/GOVMOMI_USERNAME and --password-file/GOVMOMI_PASSWORD");
+      throw PreconditionError(
+          "vCenter credentials missing: --username/GOVMOMI_USERNAME and --password-file/GOVMOMI_PASSWORD");
     opts.tls.ca_file = f.get("ca-file");
     opts.tls.insecure_skip_verify = f.has("insecure");
     opts.keepalive_interval = std::chrono::milliseconds(0);
@@ -231,7 +234,8 @@ int VibInstall(const std::vector<std::string>& args) {
     vsphere::ManagedObjectReference dc = files.DatacenterOf(host);
     std::string dc_path = files.DatacenterPath(dc);
     std::string datastore = f.get("datastore");
-    std::string file = "hoist-" + std::string(esxi::kVibName) + (version.empty() ? "" : "-" + version) + ".vib";
+    std::string file =
+        "hoist-" + std::string(esxi::kVibName) + (version.empty() ? "" : "-" + version) + ".vib";
     std::string host_path = "/vmfs/volumes/" + datastore + "/" + file;
     std::printf("uploading %s (%zu bytes) to [%s] %s\n", std::string(esxi::kVibName).c_str(), vib.size(),
                 datastore.c_str(), file.c_str());
@@ -259,7 +263,8 @@ int VibInstall(const std::vector<std::string>& args) {
     } catch (const esxi::EsxcliError& e) {
       std::string hint;
       if (e.host_message().find("AcceptanceLevel") != std::string::npos)
-        hint = " — run `esxcli software acceptance set --level CommunitySupported` on the host, or pass --force";
+        hint =
+            " — run `esxcli software acceptance set --level CommunitySupported` on the host, or pass --force";
       std::fprintf(stderr, "hoist esxi vib install: %s refused the VIB: %s%s\n", host_name.c_str(),
                    e.host_message().c_str(), hint.c_str());
       rc = 2;
@@ -281,11 +286,12 @@ int VibInstall(const std::vector<std::string>& args) {
       std::printf("%s: esxcli vmkfstools version %s (%s)\n", host_name.c_str(), v.version.c_str(),
                   v.implementation.empty() ? "forklift" : v.implementation.c_str());
     } catch (const Error& e) {
-      std::fprintf(stderr,
-                   "hoist esxi vib install: installed, but esxcli does not show the vmkfstools namespace yet: %s\n"
-                   "restart the management agent on the host (/etc/init.d/hostd restart, or DCUI > Troubleshooting "
-                   "Options > Restart Management Agents), then check with `esxcli vmkfstools version`\n",
-                   e.what());
+      std::fprintf(
+          stderr,
+          "hoist esxi vib install: installed, but esxcli does not show the vmkfstools namespace yet: %s\n"
+          "restart the management agent on the host (/etc/init.d/hostd restart, or DCUI > Troubleshooting "
+          "Options > Restart Management Agents), then check with `esxcli vmkfstools version`\n",
+          e.what());
       return 3;
     }
     return 0;
@@ -394,7 +400,8 @@ int SshHostKey(const std::vector<std::string>& args) {
     po.env = {"PATH=" + std::string(path ? path : "/usr/bin:/bin"), "LANG=C"};
     std::string timeout = f.get("timeout", "10");
     po.timeout = std::chrono::seconds(std::atoi(timeout.c_str()) + 5);
-    ProcessResult r = RunProcess({"ssh-keyscan", "-p", f.get("port", "22"), "-T", timeout, f.get("address")}, po);
+    ProcessResult r =
+        RunProcess({"ssh-keyscan", "-p", f.get("port", "22"), "-T", timeout, f.get("address")}, po);
     std::istringstream lines(r.out);
     std::string line;
     int keys = 0;
@@ -413,14 +420,16 @@ int SshHostKey(const std::vector<std::string>& args) {
 
 HOIST_REGISTER_COMMAND(Command{
     {"esxi", "vib", "build"}, "build the vmkfstools-wrapper VIB for ESXi hosts", VibBuild});
-HOIST_REGISTER_COMMAND(Command{
-    {"esxi", "vib", "install"}, "install the vmkfstools-wrapper VIB on an ESXi host through vCenter", VibInstall});
+HOIST_REGISTER_COMMAND(Command{{"esxi", "vib", "install"},
+                               "install the vmkfstools-wrapper VIB on an ESXi host through vCenter",
+                               VibInstall});
 HOIST_REGISTER_COMMAND(Command{
     {"esxi", "decode"}, "show a vmkfstools-wrapper answer (XML on stdin) as JSON", Decode});
 HOIST_REGISTER_COMMAND(Command{
     {"esxi", "ssh-request"}, "print a request for the wrapper's restricted SSH key", SshRequest});
-HOIST_REGISTER_COMMAND(Command{
-    {"esxi", "ssh-host-key"}, "print an ESXi host's SSH host keys with their fingerprints, for pinning", SshHostKey});
+HOIST_REGISTER_COMMAND(Command{{"esxi", "ssh-host-key"},
+                               "print an ESXi host's SSH host keys with their fingerprints, for pinning",
+                               SshHostKey});
 HOIST_REGISTER_COMMAND(Command{
     {"esxi", "ssh-key-line"}, "print the restricted authorized_keys line for ESXi", SshKeyLine});
 

@@ -181,7 +181,8 @@ TEST(HostStorageTest, ARefusedDetachSaysTheDeviceMayBeInUse) {
   FakeEsxcli esxcli([&](const std::vector<std::string>& argv) -> EsxcliOutput {
     std::string cmd = Join(argv);
     if (cmd.rfind("storage core device list", 0) == 0) return Row({{"Device", kNaa}, {"Status", "on"}});
-    if (cmd.rfind("storage core device set", 0) == 0) throw CliFault("Unable to set device's status. Error was: Device busy");
+    if (cmd.rfind("storage core device set", 0) == 0)
+      throw CliFault("Unable to set device's status. Error was: Device busy");
     throw BugError("unexpected " + cmd);
   });
   HostStorage storage(esxcli, Fast());
