@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "esxi/wrapper_command.h"
+#include "esxi/wrapper_executor.h"
 #include "unit/esxi/fake_esxcli.h"
 
 namespace hoist::esxi {
@@ -197,6 +198,14 @@ TEST(VibExecutorTest, AFailedCloneStartIsNotRetriedAndSaysWhy) {
     EXPECT_EQ(e.error_class(), ErrorClass::kPrecondition);
     EXPECT_NE(std::string(e.what()).find("Path validation error"), std::string::npos) << e.what();
   }
+}
+
+TEST(CloneExecutorTest, VersionsCompareByNumberNotText) {
+  EXPECT_LT(CompareVersions("0.3.3", "1.0.0"), 0);
+  EXPECT_LT(CompareVersions("1.2.3", "1.10.0"), 0);
+  EXPECT_EQ(CompareVersions("1.0", "1.0.0"), 0);
+  EXPECT_EQ(CompareVersions("1.0.0-rc1", "1.0.0"), 0);
+  EXPECT_GT(CompareVersions("2.0.0", "1.99.99"), 0);
 }
 
 TEST(CloneExecutorTest, ForkliftNames) {
