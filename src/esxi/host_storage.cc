@@ -67,6 +67,18 @@ std::optional<ScsiDevice> HostStorage::FindDevice(std::string_view naa) {
                         });
 }
 
+std::vector<ScsiDevice> HostStorage::Devices() {
+  std::string what = "listing the devices of " + esxcli_.host();
+  return RetryTransient(options_.read_attempts, options_.read_retry_delay, options_.read_retry_delay * 4, {},
+                        what, [&] {
+                          EsxcliOutput out = esxcli_.Run({"storage", "core", "device", "list"});
+                          std::vector<ScsiDevice> devices;
+                          for (std::size_t i = 0; i < out.rows.size(); ++i)
+                            devices.push_back(DeviceFromRow(out, i));
+                          return devices;
+                        });
+}
+
 std::vector<ScsiPath> HostStorage::Paths(std::string_view naa) {
   std::string what = "listing the paths of " + std::string(naa) + " on " + esxcli_.host();
   return RetryTransient(options_.read_attempts, options_.read_retry_delay, options_.read_retry_delay * 4, {},

@@ -8,7 +8,7 @@
 //                      `device detached remove -d <naa>`
 //                      after the array unmapped the LUN: RescanDeadPaths (`adapter rescan -t delete -A
 //                      vmhbaN`)
-//   diagnostics        Paths, IntSetting("/Disk/MaxLUN"), Vaai
+//   diagnostics        Devices, Paths, IntSetting("/Disk/MaxLUN"), Vaai
 //
 // Serialising rescans per host is the caller's business (a host lease, kube/lease_semaphore.h).
 #include <chrono>
@@ -76,6 +76,8 @@ class HostStorage {
 
   // The device as the host lists it; nullopt when the host does not know it.
   std::optional<ScsiDevice> FindDevice(std::string_view naa);
+  // Every device the host lists (`storage core device list`), local disks included.
+  std::vector<ScsiDevice> Devices();
   // The paths to a device (empty when none).
   std::vector<ScsiPath> Paths(std::string_view naa);
   std::optional<VaaiStatus> Vaai(std::string_view naa);
