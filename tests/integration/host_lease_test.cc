@@ -143,5 +143,25 @@ TEST(HostLeaseLabTest, TwoProcessesRaceForOneFreeSlot) {
   EXPECT_EQ(HolderOf(client, 0), "") << "released slots leave no Lease behind";
 }
 
+TEST(HostLeaseLabTest, AHolderThatLosesItsLeaseStopsItsWork) {
+  LabApiServer server;
+  server.Start();
+  Client client(server.Config());
+  client.Create(resources::kNamespace, "", NewObject(resources::kNamespace, "", kNs));
+  Holder a(server, "populate-a");
+  ASSERT_TRUE(WaitFor([&] { return a.Acquired(); }, std::chrono::seconds(20)));
+  // Another party takes the slot over (as a populator would that judged it expired during a long
+  // pause of this one): the holder must stop the work the lease guards, not carry on unprotected.
+  RetryOnConflict([&] {
+    Json lease = client.Get(resources::kLease, kNs, esxi::HostLeaseName(kHost, 0));
+    lease["spec"]["holderIdentity"] = "populate-thief";
+    client.Update(resources::kLease, lease);
+  });
+  ASSERT_TRUE(WaitFor([&] { return a.Printed("lost"); }, std::chrono::seconds(5)));
+  EXPECT_TRUE(a.Printed("lost lease openshift-mtv/esxi-lock-hostsystem-host-21-slot-0")) << "names the lease";
+  EXPECT_EQ(a.Stop(SIGTERM), 1) << "the work failed because its lease was lost";
+  EXPECT_EQ(HolderOf(client, 0), "populate-thief") << "a lost lease is not deleted";
+}
+
 }  // namespace
 }  // namespace hoist::kube

@@ -5,7 +5,8 @@
 //   it_tool_host_lease --kubeconfig F --identity ID --prefix P [--namespace NS] [--slots N]
 //                      [--lease-duration-ms N] [--renew-interval-ms N] [--renew-deadline-ms N] [--retry-ms N]
 // Prints (flushed) "waiting <holders>" once while all slots are busy, "acquired <lease>",
-// "lost <lease>" when the lease is lost, "released" after a graceful stop, "error <message>".
+// "lost lease <namespace>/<lease> …" when the lease is lost, "released" after a graceful stop, "error
+// <message>".
 #include <signal.h>
 
 #include <cstdio>
@@ -88,10 +89,8 @@ int main(int argc, char** argv) {
         say("released");
       } catch (const Error& e) {
         if (e.error_class() != ErrorClass::kCancelled) {
-          say(std::string(std::string_view(e.what()).find("lost lease") != std::string_view::npos
-                              ? "lost "
-                              : "error ") +
-              e.what());
+          std::string what = e.what();
+          say(what.rfind("lost lease", 0) == 0 ? what : "error " + what);
           rc = 1;
         }
       }
