@@ -157,6 +157,18 @@ class SshExecutor final : public WrapperExecutor {
   }
 
   ~SshExecutor() override {
+    if (Multiplexing() && fs::exists(dir_ / "cm")) {
+      // Close the shared connection (its master process is detached and would otherwise linger
+      // until ControlPersist ends it).
+      try {
+        RunProcess(
+            {options_.ssh_program, "-F", "/dev/null", "-o", "ControlPath=" + (dir_ / "cm").string(), "-O",
+             "exit", "-p", std::to_string(options_.port), "-l", options_.user, "--", options_.address},
+            ChildOptions(std::chrono::seconds(5), {}));
+      } catch (const Error& e) {
+        log::Warn("esxi", "closing the SSH connection failed", {{"host", host()}, {"error", e.what()}});
+      }
+    }
     std::error_code ec;
     fs::remove_all(dir_, ec);
   }
@@ -284,11 +296,19 @@ class SshExecutor final : public WrapperExecutor {
         add("StrictHostKeyChecking=no");
         break;
     }
+    if (Multiplexing()) {
+      add("ControlMaster=auto");
+      add("ControlPath=" + (dir_ / "cm").string());
+      add("ControlPersist=60");
+    }
     argv.push_back("--");
     argv.push_back(options_.address);
     argv.emplace_back(request);
     return argv;
   }
+
+  // A Unix socket path is at most 108 bytes; with a long TMPDIR every request connects on its own.
+  bool Multiplexing() const { return options_.multiplex && (dir_ / "cm").string().size() < 100; }
 
   ProcessOptions ChildOptions(std::chrono::milliseconds timeout, std::stop_token stop) const {
     ProcessOptions po;

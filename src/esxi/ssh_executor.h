@@ -63,6 +63,11 @@ struct SshExecutorOptions {
   bool upload_wrapper = true;
   std::string wrapper_script;
 
+  // Keep one SSH connection open and run each request as a session on it (OpenSSH connection
+  // multiplexing, ControlPersist 60 s): one key exchange and authentication per executor instead of
+  // one per poll. The connection is closed with the executor.
+  bool multiplex = true;
+
   ExecutorRetry retry;
   std::string ssh_program = "ssh";  // tests may point these elsewhere
   std::string keyscan_program = "ssh-keyscan";

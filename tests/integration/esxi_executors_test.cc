@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
@@ -115,12 +116,27 @@ void Stop(pid_t& pid) {
   pid = -1;
 }
 
+fs::path lab_dir_for_ps;
+
 // Whether a process runs (a zombie waiting for its parent does not count).
 bool Alive(pid_t pid) {
   if (::kill(pid, 0) != 0) return false;
   std::string stat = ReadFile("/proc/" + std::to_string(pid) + "/stat");
   auto paren = stat.rfind(')');
   return paren == std::string::npos || paren + 2 >= stat.size() || stat[paren + 2] != 'Z';
+}
+
+// Command lines of processes that use an SSH executor's private directory (its connection master).
+std::string ExecutorProcesses() {
+  std::string found;
+  for (const auto& e : fs::directory_iterator("/proc")) {
+    std::string name = e.path().filename();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::string cmd = ReadFile(e.path() / "cmdline");
+    std::replace(cmd.begin(), cmd.end(), '\0', ' ');
+    if (cmd.find((lab_dir_for_ps / "tmp" / "hoist-ssh.").string()) != std::string::npos) found += cmd + "\n";
+  }
+  return found;
 }
 
 // An uploader that counts what it puts on the datastore.
@@ -181,6 +197,11 @@ struct Lab {
     if (mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp");
     dir = tmpl;
     ::chmod(dir.c_str(), 0755);
+    // The SSH executors' private directories (key, known_hosts, connection socket) go here, so the
+    // tests can tell their processes from those of other tests running at the same time.
+    fs::create_directories(dir / "tmp");
+    lab_dir_for_ps = dir;
+    ::setenv("TMPDIR", (dir / "tmp").c_str(), 1);
     ds_dir = dir / "ds";
     fs::create_directories(ds_dir);
     fs::create_directories(dir / "san" / kIqn);
@@ -482,6 +503,9 @@ TEST_P(ExecutorTest, ClonesTheDiskOntoTheLunAndLeavesNothingBehind) {
 
   executor_->Clean(t);
   ExpectNothingLeft();
+  executor_.reset();
+  EXPECT_EQ(ExecutorProcesses(), "") << "the SSH connection outlived its executor";
+  EXPECT_TRUE(fs::is_empty(lab->dir / "tmp")) << "the executor's key directory was not removed";
   storage_->DetachDevice(naa);
   EXPECT_FALSE(storage_->FindDevice(naa).has_value());
   lab->Unmap(naa);
