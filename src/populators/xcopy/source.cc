@@ -40,21 +40,6 @@ VmdkPath ParseVmdkPath(std::string_view path) {
   return p;
 }
 
-std::string HostId(const vsphere::ManagedObjectReference& host) {
-  std::string id = Lower(host.ToString());
-  for (auto& c : id) {
-    if (c == ':') c = '-';
-  }
-  bool ok = !id.empty() && id.size() <= 63 && std::isalnum(static_cast<unsigned char>(id.front())) &&
-            std::isalnum(static_cast<unsigned char>(id.back()));
-  for (char c : id) ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '-');
-  if (!ok) {
-    throw PreconditionError("ESXi host id \"" + id + "\" (from " + host.ToString() +
-                            ") is not a DNS-1123 label, so no host lease or initiator group can be named after it");
-  }
-  return id;
-}
-
 std::string ProtocolLabel(storage::Protocol p) {
   switch (p) {
     case storage::Protocol::kIscsi:

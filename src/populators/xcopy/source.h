@@ -25,10 +25,6 @@ struct VmdkPath {
 // Throws kPrecondition with Forklift's wording for a path of another shape.
 VmdkPath ParseVmdkPath(std::string_view path);
 
-// `hostsystem-host-123`: the host's moref in the form Forklift uses for initiator-group and lease names
-// (lower case, `:` → `-`), which must be a DNS-1123 label.
-std::string HostId(const vsphere::ManagedObjectReference& host);
-
 // What the clone runs over on the host.
 struct CloneAdapters {
   std::vector<vsphere::HostBusAdapter> adapters;  // whose initiators go into the array's group

@@ -413,6 +413,9 @@ func (h *hostState) rescanLocked(kind, adapterName string) {
 				}
 				continue
 			}
+			if h.deviceHidden(naa) {
+				continue
+			}
 			lun := h.nextLun
 			if e.LunID != nil {
 				lun = *e.LunID

@@ -113,9 +113,11 @@ TEST(XcopyOptions, UnknownFlagsAndIgnoredForkliftFlags) {
 TEST(XcopyOptions, DescribeRedactsSecrets) {
   auto d = DescribeOptions(ForkliftArgs(), SecretEnv());
   for (const auto& [k, v] : d) {
-    EXPECT_EQ(v.find("secret"), std::string::npos) << k << "=" << v;
+    EXPECT_EQ(v.find("pw-secret"), std::string::npos) << k << "=" << v;
+    EXPECT_EQ(v.find("vc-secret"), std::string::npos) << k << "=" << v;
   }
   EXPECT_EQ(d.at("source-vm-id"), "vm-42");
+  EXPECT_EQ(d.at("storage-hostname"), "10.0.0.5");
 }
 
 }  // namespace

@@ -29,11 +29,6 @@ TEST(XcopySource, VmdkPathOfAnotherShapeIsRefused) {
   }
 }
 
-TEST(XcopySource, HostIdAsForkliftFormsIt) {
-  EXPECT_EQ(HostId({"HostSystem", "host-123"}), "hostsystem-host-123");
-  EXPECT_THROW(HostId({"HostSystem", "host_1/x"}), Error);
-}
-
 vsphere::StorageDeviceInfo Storage() {
   vsphere::StorageDeviceInfo s;
   vsphere::HostBusAdapter local;
