@@ -61,6 +61,59 @@ std::string Hex(const std::string& s) {
   return o;
 }
 
+// Runs a command and returns its standard output; throws with its output when it fails.
+std::string Run(const std::string& command) {
+  std::string out;
+  FILE* f = ::popen((command + " 2>&1").c_str(), "r");
+  if (f == nullptr) throw PreconditionError("cannot run " + command);
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0) out.append(buf, n);
+  int rc = ::pclose(f);
+  if (rc != 0) throw PreconditionError(command + " failed: " + out);
+  return out;
+}
+
+std::string Quote(const std::string& s) {
+  std::string o = "'";
+  for (char c : s) {
+    if (c == '\'') {
+      o += "'\\''";
+    } else {
+      o += c;
+    }
+  }
+  return o + "'";
+}
+
+std::string Base64(const std::string& in) {
+  static const char* t = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  size_t i = 0;
+  for (; i + 2 < in.size(); i += 3) {
+    uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8) | uint8_t(in[i + 2]);
+    out += t[v >> 18];
+    out += t[(v >> 12) & 63];
+    out += t[(v >> 6) & 63];
+    out += t[v & 63];
+  }
+  if (i + 1 == in.size()) {
+    uint32_t v = uint8_t(in[i]) << 16;
+    out += t[v >> 18];
+    out += t[(v >> 12) & 63];
+    out += "==";
+  } else if (i + 2 == in.size()) {
+    uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8);
+    out += t[v >> 18];
+    out += t[(v >> 12) & 63];
+    out += t[(v >> 6) & 63];
+    out += '=';
+  }
+  return out;
+}
+
+std::string ManagementIp(size_t index) { return "127.20.0." + std::to_string(index + 1); }
+
 const VmSpec& FindVm(const WorldOptions& o, const std::string& name) {
   for (const auto& v : o.vms) {
     if (v.name == name) return v;
@@ -122,6 +175,7 @@ void World::Start() {
   WriteImages();
   cluster_->Start();
   StartVcenter();
+  if (options_.ssh) StartSsh();
   started_ = true;
 }
 
@@ -142,6 +196,7 @@ void World::StartVcenter() {
     if (!h.iqn.empty()) jh["iqn"] = h.iqn;
     for (const auto& [wwnn, wwpn] : h.fc) jh["fc"].push_back({{"wwnn", wwnn}, {"wwpn", wwpn}});
     if (!h.settings.empty()) jh["settings"] = h.settings;
+    jh["managementIp"] = ManagementIp(world["hosts"].size());
     world["hosts"].push_back(jh);
   }
   for (const auto& d : options_.datastores) {
@@ -212,7 +267,112 @@ void World::StartVcenter() {
   inventory_ = nlohmann::json::parse(ReadFile(url_file));
 }
 
+void World::StartSsh() {
+  fs::path dir = fs::path(options_.dir) / "ssh";
+  fs::create_directories(dir);
+  fs::create_directories("/run/sshd");
+  if (!fs::exists("/usr/sbin/sshd")) {
+    throw PreconditionError("/usr/sbin/sshd is missing (openssh-server; scripts/setup.sh installs it)");
+  }
+  std::string busybox = Run("command -v busybox");
+  while (!busybox.empty() && busybox.back() == '\n') busybox.pop_back();
+  // What an ESXi shell has: BusyBox applets, and the lab's vmkfstools/vsish.
+  fs::path bin = dir / "bin";
+  fs::create_directories(bin);
+  for (const char* applet : {"sh", "cat", "chmod", "cut", "dd", "echo", "find", "grep", "head", "kill", "logger",
+                             "ls", "mkdir", "mv", "od", "printf", "rm", "rmdir", "sed", "setsid", "sleep", "tail",
+                             "touch", "tr", "wc", "awk", "basename", "dirname", "stat", "date", "expr", "sort",
+                             "xargs", "ln", "readlink", "truncate"}) {
+    std::error_code ec;
+    fs::create_symlink(busybox, bin / applet, ec);
+  }
+  std::string fakes = inventory_.value("fakes", "");
+  if (fakes.empty()) fakes = (fs::path(HOIST_LAB_XCOPY_SOURCE_DIR) / "src/lab/sim/vcsim/fakes").string();
+  for (const char* f : {"vmkfstools", "vsish"}) {
+    std::error_code ec;
+    fs::copy_file(fs::path(fakes) / f, bin / f, fs::copy_options::overwrite_existing, ec);
+    fs::permissions(bin / f, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                                 fs::perms::others_read | fs::perms::others_exec);
+  }
+  Run("ssh-keygen -q -t ed25519 -N '' -C hoist-lab-populator -f " + Quote((dir / "client_key").string()));
+  ssh_private_key_ = ReadFile(dir / "client_key");
+  ssh_public_key_ = ReadFile(dir / "client_key.pub");
+  std::string hoist = (fs::path(options_.bin_dir) / "hoist").string();
+  std::string key_line = Run(Quote(hoist) + " esxi ssh-key-line --public-key " + Quote((dir / "client_key.pub").string()));
+
+  std::mt19937 rng(std::random_device{}());
+  for (size_t i = 0; i < options_.hosts.size(); ++i) {
+    const HostSpec& h = options_.hosts[i];
+    fs::path hd = dir / h.name;
+    fs::create_directories(hd);
+    std::string root = HostRoot(h.name);
+    Run("ssh-keygen -q -t ed25519 -N '' -f " + Quote((hd / "host_key").string()));
+    std::string host_pub = ReadFile(hd / "host_key.pub");
+    ssh_known_hosts_ += ManagementIp(i) + " " + host_pub;
+    // The forced command finds /vmfs/volumes below the host's root, as the lab's ESXi paths are.
+    std::string line = key_line;
+    for (size_t p = 0; (p = line.find("/vmfs/volumes/", p)) != std::string::npos; p += root.size() + 14) {
+      line.replace(p, 14, root + "/vmfs/volumes/");
+    }
+    WriteFile(hd / "authorized_keys", line);
+    pid_t pid = -1;
+    for (int attempt = 0; attempt < 20 && pid < 0; ++attempt) {
+      int port = ssh_port_ != 0 ? ssh_port_ : 20000 + static_cast<int>(rng() % 40000);
+      std::string env_line = "SetEnv HOIST_ESXI_ROOT=" + root + " HOIST_WRAPPER_ROOT_FOR_TEST=" + root +
+                             " HOIST_ESXI_HOST=" + h.name + " PATH=" + bin.string() + ":/usr/bin:/bin";
+      for (const auto& [k, v] : options_.esxi_env) env_line += " " + k + "=" + v;
+      WriteFile(hd / "sshd_config", "Port " + std::to_string(port) + "\nListenAddress " + ManagementIp(i) +
+                                        "\nHostKey " + (hd / "host_key").string() + "\nAuthorizedKeysFile " +
+                                        (hd / "authorized_keys").string() + "\nPidFile " + (hd / "sshd.pid").string() +
+                                        "\nUsePAM no\nStrictModes no\nPasswordAuthentication no\n"
+                                        "KbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\n" +
+                                        env_line + "\n");
+      std::string log = (hd / "sshd.log").string();
+      std::vector<std::string> args = {"/usr/sbin/sshd", "-D", "-e", "-f", (hd / "sshd_config").string()};
+      std::vector<char*> argv;
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      posix_spawn_file_actions_t fa;
+      posix_spawn_file_actions_init(&fa);
+      posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+      posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      posix_spawn_file_actions_adddup2(&fa, 1, 2);
+      pid_t child = -1;
+      int rc = posix_spawn(&child, argv[0], &fa, nullptr, argv.data(), environ);
+      posix_spawn_file_actions_destroy(&fa);
+      if (rc != 0) throw PreconditionError("cannot start sshd: " + std::string(std::strerror(rc)));
+      // Ready once it wrote its pid file; gone when the port was taken.
+      auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+      bool up = false;
+      while (std::chrono::steady_clock::now() < deadline) {
+        int status = 0;
+        if (waitpid(child, &status, WNOHANG) == child) break;
+        if (fs::exists(hd / "sshd.pid")) {
+          up = true;
+          break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+      if (up) {
+        pid = child;
+        ssh_port_ = port;
+      } else {
+        ::kill(child, SIGKILL);
+        ::waitpid(child, nullptr, 0);
+        if (ssh_port_ != 0) throw PreconditionError("sshd for " + h.name + " did not start: " + ReadFile(log));
+      }
+    }
+    if (pid < 0) throw PreconditionError("sshd for " + h.name + " did not start: " + ReadFile(hd / "sshd.log"));
+    sshd_pids_.push_back(pid);
+  }
+}
+
 void World::Stop() {
+  for (pid_t p : sshd_pids_) {
+    ::kill(p, SIGTERM);
+    ::waitpid(p, nullptr, 0);
+  }
+  sshd_pids_.clear();
   if (vcsim_pid_ > 0) {
     ::kill(vcsim_pid_, SIGTERM);
     int status = 0;
@@ -342,6 +502,14 @@ std::map<std::string, std::string> World::SecretData(const std::string& array) c
       {"STORAGE_USERNAME", options_.array_user},
       {"STORAGE_PASSWORD", options_.array_password},
   };
+  if (options_.ssh) {
+    // Forklift passes the provider's key pair base64-encoded; hoist also takes pinned host keys and
+    // the port (ESXi's sshd listens on 22; the lab's on a free port).
+    d["SSH_PRIVATE_KEY"] = Base64(ssh_private_key_);
+    d["SSH_PUBLIC_KEY"] = Base64(ssh_public_key_);
+    d["SSH_KNOWN_HOSTS"] = Base64(ssh_known_hosts_);
+    d["ESXI_SSH_PORT"] = std::to_string(ssh_port_);
+  }
   auto it = ontap_.find(array);
   if (it != ontap_.end()) {
     d["STORAGE_HOSTNAME"] = it->second->host();

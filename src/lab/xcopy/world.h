@@ -73,6 +73,10 @@ struct WorldOptions {
   std::string array_user = "admin";
   std::string array_password = "Lab-Array-Pw1";
   std::string populator_image = "quay.io/kubev2v/vsphere-xcopy-volume-populator";
+  // The SSH clone method: a real OpenSSH sshd per host on its management address (127.20.0.<n>),
+  // root's restricted key (the line `hoist esxi ssh-key-line` prints) running the wrapper against the
+  // host's root, host keys pinned through SSH_KNOWN_HOSTS.
+  bool ssh = false;
 };
 
 // A volume on an array, as its CSI driver would have made it, bound to a claim.
@@ -133,6 +137,7 @@ class World {
 
  private:
   void StartVcenter();
+  void StartSsh();
   void WriteImages();
 
   WorldOptions options_;
@@ -140,6 +145,9 @@ class World {
   std::map<std::string, std::unique_ptr<sim::ontap::OntapSimulator>> ontap_;
   std::map<std::string, std::string> datastore_naa_;
   pid_t vcsim_pid_ = -1;
+  std::vector<pid_t> sshd_pids_;
+  int ssh_port_ = 0;
+  std::string ssh_private_key_, ssh_public_key_, ssh_known_hosts_;
   nlohmann::json inventory_;
   bool started_ = false;
 };
