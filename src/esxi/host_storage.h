@@ -64,6 +64,9 @@ struct HostStorageOptions {
   // RescanDeadPaths and adapter rescans: tries, and the pause between them (Forklift: 5 × 5 s).
   int rescan_attempts = 5;
   std::chrono::milliseconds rescan_retry_interval{std::chrono::seconds(5)};
+  // Reads (device list, path list, settings): tries on transient failures, first pause (doubling).
+  int read_attempts = 3;
+  std::chrono::milliseconds read_retry_delay{std::chrono::milliseconds(500)};
 };
 
 class HostStorage {

@@ -86,8 +86,7 @@ class LeaseSemaphore {
   const LeaseSemaphoreConfig& config() const { return config_; }
 
  private:
-  struct Slot;
-  std::unique_ptr<LeaseHandle> TrySlot(int slot, bool first_round, std::vector<std::string>& holders);
+  std::unique_ptr<LeaseHandle> TrySlot(int slot, std::vector<std::string>& holders);
 
   KubeClient& client_;
   LeaseSemaphoreConfig config_;

@@ -25,8 +25,13 @@ class DatastoreFiles {
   std::string Get(std::string_view datacenter_path, std::string_view datastore, std::string_view path,
                   std::stop_token cancel = {});
 
-  // The inventory path of the datacenter that holds `object` (a host, datastore or VM): walks
-  // `parent` up to the Datacenter, then its folders ("DC0", "Region A/DC1").
+  // Deletes a file (FileManager.DeleteDatastoreFile_Task; the HTTP interface has no DELETE).
+  void Delete(const ManagedObjectReference& datacenter, std::string_view datastore, std::string_view path);
+
+  // The Datacenter that holds `object` (a host, datastore or VM; a Datacenter is its own): walks `parent`.
+  ManagedObjectReference DatacenterOf(const ManagedObjectReference& object);
+  // The inventory path of the datacenter that holds `object`: its name and the folders above it
+  // ("DC0", "Region A/DC1"), as dcPath wants it.
   std::string DatacenterPath(const ManagedObjectReference& object);
 
   // The URL path and query for a file (public for tests).

@@ -30,7 +30,12 @@ var (
 // when the plugin file is missing.
 func (h *hostState) pluginLine(name string, vals map[string]string) (string, bool) {
 	w := h.lab.w
-	data, err := os.ReadFile(filepath.Join(filepath.Dir(w.Wrapper), "esxcli-vmkfstools.xml"))
+	pluginFile := filepath.Join(filepath.Dir(w.Wrapper), "esxcli-vmkfstools.xml")
+	installed := h.installedPluginFile() // a VIB installed with `software vib install` (vibinstall.go)
+	if installed != "" {
+		pluginFile = installed
+	}
+	data, err := os.ReadFile(pluginFile)
 	if err != nil {
 		return "", false
 	}
@@ -46,7 +51,11 @@ func (h *hostState) pluginLine(name string, vals map[string]string) (string, boo
 		if !strings.HasSuffix(exe, "vmkfstools-wrapper") {
 			return "", false
 		}
-		return shellQuote(w.Busybox) + " sh " + shellQuote(w.Wrapper) + " " + rest, true
+		wrapper := w.Wrapper
+		if installed != "" {
+			wrapper = filepath.Join(h.root, exe)
+		}
+		return shellQuote(w.Busybox) + " sh " + shellQuote(wrapper) + " " + rest, true
 	}
 	return "", false
 }
