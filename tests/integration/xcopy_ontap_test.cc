@@ -47,7 +47,7 @@ class XcopyOntapTest : public ::testing::Test {
   }
   void TearDown() override {
     world_.reset();
-    if (!HasFailure()) fs::remove_all(dir_);
+    if (!HasFailure() && std::getenv("HOIST_TEST_KEEP") == nullptr) fs::remove_all(dir_);
   }
 
   WorldOptions Options() {
@@ -154,8 +154,10 @@ TEST_F(XcopyOntapTest, TaskGetFailingOnceAndASlowDeviceDoNotFailTheCopy) {
   std::ofstream(fs::path(world_->HostRoot("esx1.lab")) / "faults.json")
       << R"({"commands":[{"command":"vmkfstools taskGet","times":1}],"slowDevices":{"*":3}})";
   TargetVolume t = world_->CreateTargetVolume("mig", "disk-flaky", "ontap1", 4 << 20);
+  PopulatorSpec spec;
+  spec.extra_args = {"--rescan-attempts=6"};
   PopulatorProcess p;
-  p.Start(*world_, t, {"--rescan-attempts=6"}, (dir_ / "populator.log").string());
+  p.Start(*world_, t, spec, (dir_ / "populator.log").string());
   ASSERT_EQ(p.Wait(), 0) << p.log();
   EXPECT_TRUE(world_->ReadLun(t) == world_->SourceData("vm1"));
   std::ifstream f(fs::path(world_->HostRoot("esx1.lab")) / "faults.json");
