@@ -115,6 +115,37 @@ TEST_F(XcopyOntapTest, VibFibreChannelCopiesTheDiskWithXcopy) {
   ExpectNothingLeft(t);
 }
 
+// The SSH method through real OpenSSH: the populator uploads hoist's wrapper to the datastore through
+// vCenter and runs it with the restricted key, the host key pinned.
+TEST_F(XcopyOntapTest, SshIscsiAndFcCopyTheDiskWithXcopy) {
+  WorldOptions o = Options();
+  o.ssh = true;
+  o.hosts.push_back({});
+  o.hosts[1].name = "esx2.lab";
+  o.hosts[1].fc = {{"20000025b5000002", "20000025b500002f"}};
+  StartWorld(o);
+  for (const char* host : {"esx1.lab", "esx2.lab"}) {
+    std::string name = std::string("disk-ssh-") + (host[3] == '1' ? "iscsi" : "fc");
+    TargetVolume t = world_->CreateTargetVolume("mig", name, "ontap1", 4 << 20);
+    PopulatorSpec spec;
+    spec.method = "ssh";
+    spec.extra_args = {"--migration-host=" + world_->HostMoref(host)};
+    PopulatorProcess p;
+    p.Start(*world_, t, spec, (dir_ / (name + ".log")).string());
+    ASSERT_EQ(p.Wait(), 0) << p.log();
+    EXPECT_TRUE(world_->ReadLun(t) == world_->SourceData("vm1")) << host;
+    std::string labels = Completion(p.metrics(), "uid-" + name);
+    EXPECT_NE(labels.find("clone_method=\"ssh\""), std::string::npos) << labels;
+    EXPECT_NE(labels.find("xcopy_used=\"1\""), std::string::npos) << labels;
+    EXPECT_NE(labels.find(host[3] == '1' ? "storage_protocol=\"iscsi\"" : "storage_protocol=\"fc\""),
+              std::string::npos) << labels;
+    ExpectNothingLeft(t, host);
+    EXPECT_EQ(p.log().find("PRIVATE KEY"), std::string::npos) << "the SSH key reached the log";
+  }
+  EXPECT_TRUE(fs::exists(fs::path(world_->HostRoot("esx1.lab")) / "vmfs/volumes/san-ds1/secure-vmkfstools-wrapper"))
+      << "the wrapper was uploaded to the datastore root";
+}
+
 // Forklift's "fallback copy": the source datastore sits on another array, so ESXi copies through the
 // host; it must still succeed, and report that the array did not offload it.
 TEST_F(XcopyOntapTest, DatastoreOnAnotherArrayIsCopiedThroughTheHost) {

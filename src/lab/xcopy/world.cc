@@ -208,8 +208,8 @@ void World::StartVcenter() {
                                    {"array", d.array},
                                    {"vendor", netapp ? "NETAPP" : "PURE"},
                                    {"model", netapp ? "LUN C-Mode" : "FlashArray"},
-                                   {"transport", d.transport},
                                    {"capacityBytes", d.lun_bytes}});
+    if (!d.transport.empty()) world["datastores"].back()["transport"] = d.transport;
   }
   for (const auto& v : options_.vms) {
     uint64_t n = v.data_bytes == 0 ? v.disk_bytes : std::min(v.data_bytes, v.disk_bytes);
@@ -276,10 +276,11 @@ void World::StartSsh() {
   }
   std::string busybox = Run("command -v busybox");
   while (!busybox.empty() && busybox.back() == '\n') busybox.pop_back();
-  // What an ESXi shell has: BusyBox applets, and the lab's vmkfstools/vsish.
+  // What an ESXi shell has: BusyBox applets, and the lab's vmkfstools/vsish (the fake vmkfstools copies
+  // with coreutils' `dd conv=sparse`, so dd stays the system's).
   fs::path bin = dir / "bin";
   fs::create_directories(bin);
-  for (const char* applet : {"sh", "cat", "chmod", "cut", "dd", "echo", "find", "grep", "head", "kill", "logger",
+  for (const char* applet : {"sh", "cat", "chmod", "cut", "echo", "find", "grep", "head", "kill", "logger",
                              "ls", "mkdir", "mv", "od", "printf", "rm", "rmdir", "sed", "setsid", "sleep", "tail",
                              "touch", "tr", "wc", "awk", "basename", "dirname", "stat", "date", "expr", "sort",
                              "xargs", "ln", "readlink", "truncate"}) {

@@ -44,7 +44,7 @@ struct ArraySpec {
 struct DatastoreSpec {
   std::string name = "san-ds1";
   std::string array = "ontap1";   // the array whose LUN backs it; one without a simulator is a foreign array
-  std::string transport = "iscsi";  // iscsi or fc paths from the hosts
+  std::string transport;  // iscsi or fc paths from the hosts; empty: iSCSI where a host has it, else FC
   uint64_t lun_bytes = 64ull << 20;
 };
 
