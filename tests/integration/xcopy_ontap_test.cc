@@ -10,16 +10,22 @@
 #include <fstream>
 #include <regex>
 
-#include "integration/support/xcopy_populator.h"
+#include "lab/xcopy/populator_process.h"
 #include "lab/sim/ontap/simulator.h"
 #include "lab/cluster.h"
 #include "lab/store.h"
 #include "lab/xcopy/world.h"
+#include "storage/config.h"
+#include "storage/ontap/ontap_array.h"
+#include "vsphere/client.h"
+#include "vsphere/property.h"
 
 namespace hoist::testing {
 namespace {
 
 namespace fs = std::filesystem;
+using lab::xcopy::PopulatorProcess;
+using lab::xcopy::PopulatorSpec;
 using lab::xcopy::TargetVolume;
 using lab::xcopy::World;
 using lab::xcopy::WorldOptions;
@@ -80,6 +86,15 @@ class XcopyOntapTest : public ::testing::Test {
 TEST_F(XcopyOntapTest, VibIscsiCopiesTheDiskWithXcopyAndLeavesNothingMapped) {
   StartWorld(Options());
   TargetVolume t = world_->CreateTargetVolume("mig", "disk-0", "ontap1", 4 << 20);
+  // The CSI driver attached the volume to the node that runs the populator pod: that mapping must be
+  // there again afterwards.
+  storage::ontap::OntapArray csi(storage::ArrayConfigFromSecret(world_->SecretData("ontap1")));
+  std::string node_group = csi.EnsureInitiatorGroup("trident-node-1", {"iqn.2020-01.io.hoist:node-1"}).name;
+  storage::Lun lun = csi.ResolveVolume({t.pv, "csi.trident.netapp.io", t.pv,
+                                        {{"internalName", t.lun_path.substr(5, t.lun_path.size() - 10)}}});
+  csi.Map(lun, node_group);
+  std::vector<std::string> before = world_->LunMappings(t);
+  ASSERT_EQ(before.size(), 1u);
   PopulatorProcess p;
   p.Start(*world_, t, {}, (dir_ / "populator.log").string());
   ASSERT_EQ(p.Wait(), 0) << p.log();
@@ -93,6 +108,9 @@ TEST_F(XcopyOntapTest, VibIscsiCopiesTheDiskWithXcopyAndLeavesNothingMapped) {
   }
   EXPECT_EQ(p.last_progress(), 100);
   EXPECT_NE(p.metrics().find("type=\"provisioned\"} 4194304"), std::string::npos) << p.metrics();
+  EXPECT_NE(p.metrics().find("storage_array_vendor=\"NetApp\""), std::string::npos) << p.metrics();
+  EXPECT_EQ(world_->LunMappings(t), before) << "the node's mapping is back, the xcopy group's is gone";
+  csi.Unmap(lun, node_group);
   ExpectNothingLeft(t);
   EXPECT_EQ(p.log().find("Lab-Array-Pw1"), std::string::npos) << "the array password reached the log";
   EXPECT_EQ(p.log().find("Lab-vCenter-Pw1"), std::string::npos) << "the vCenter password reached the log";
@@ -224,6 +242,17 @@ TEST_F(XcopyOntapTest, ArrayErrorsMidFlowAreRetriedOrReportedWithNothingLeftMapp
   EXPECT_TRUE(world_->ReadLun(t) == world_->SourceData("vm1"));
   ExpectNothingLeft(t);
 
+  // A slow answer while the populator reads the LUN's current mappings times out and is retried.
+  world_->ontap("ontap1").InjectFaultForTest({"GET", "/api/protocols/san/lun-maps", 0, 1, std::chrono::milliseconds(2500)});
+  TargetVolume t1 = world_->CreateTargetVolume("mig", "disk-slow", "ontap1", 4 << 20);
+  PopulatorSpec slow;
+  slow.env["STORAGE_HTTP_TIMEOUT_SECONDS"] = "1";
+  PopulatorProcess p1;
+  p1.Start(*world_, t1, slow, (dir_ / "populator1.log").string());
+  ASSERT_EQ(p1.Wait(), 0) << p1.log();
+  EXPECT_TRUE(world_->ReadLun(t1) == world_->SourceData("vm1"));
+  ExpectNothingLeft(t1);
+
   // An array that keeps failing the mapping: a clear error naming the array, and nothing mapped.
   world_->ontap("ontap1").InjectFaultForTest({"POST", "/api/protocols/san/lun-maps", 500, 100, {}});
   TargetVolume t2 = world_->CreateTargetVolume("mig", "disk-500", "ontap1", 4 << 20);
@@ -232,6 +261,43 @@ TEST_F(XcopyOntapTest, ArrayErrorsMidFlowAreRetriedOrReportedWithNothingLeftMapp
   EXPECT_EQ(p2.Wait(), 255) << p2.log();
   EXPECT_TRUE(p2.LogContains("ONTAP")) << p2.log();
   ExpectNothingLeft(t2);
+}
+
+// vCenter ends the populator's session while it polls the clone (an administrator terminating
+// sessions, or vCenter restarting its session service): the populator logs in again and goes on.
+TEST_F(XcopyOntapTest, VcenterSessionExpiringMidCloneIsRenewed) {
+  WorldOptions o = Options();
+  o.esxi_env["HOIST_FAKE_VMKFSTOOLS_DELAY"] = "0.03";  // 3 s clone
+  StartWorld(o);
+  TargetVolume t = world_->CreateTargetVolume("mig", "disk-sess", "ontap1", 4 << 20);
+  PopulatorProcess p;
+  p.Start(*world_, t, {}, (dir_ / "populator.log").string());
+  ASSERT_TRUE(p.WaitForLog("clone started")) << p.log();
+
+  vsphere::ClientOptions co;
+  co.url = world_->vcenter_url();
+  co.username = world_->options().vcenter_user;
+  co.password = world_->options().vcenter_password;
+  co.tls.ca_file = world_->vcenter_ca_file();
+  co.keepalive_interval = std::chrono::milliseconds(0);
+  vsphere::Client admin(co);
+  admin.Login();
+  vsphere::ObjectContent oc =
+      vsphere::RetrieveObject(admin, admin.service_content().session_manager, {"sessionList"});
+  int terminated = 0;
+  if (const vsphere::XmlNode* list = oc.Get("sessionList")) {
+    for (const auto& s : list->children) {
+      std::string key = s.ChildText("key");
+      if (key.empty() || key == admin.session_key()) continue;
+      admin.Call("TerminateSession", admin.service_content().session_manager, vsphere::TextXml("sessionId", key));
+      ++terminated;
+    }
+  }
+  ASSERT_GE(terminated, 1) << "the populator's session was not found";
+  ASSERT_EQ(p.Wait(), 0) << p.log();
+  EXPECT_TRUE(world_->ReadLun(t) == world_->SourceData("vm1"));
+  EXPECT_TRUE(p.LogContains("logged in to vSphere")) << p.log();
+  ExpectNothingLeft(t);
 }
 
 // Two populators for the same host while another holder keeps one of the two lease slots: they take

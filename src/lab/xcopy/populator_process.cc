@@ -1,4 +1,4 @@
-#include "integration/support/xcopy_populator.h"
+#include "lab/xcopy/populator_process.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -15,7 +15,7 @@
 
 #include "net/http_client.h"
 
-namespace hoist::testing {
+namespace hoist::lab::xcopy {
 namespace {
 
 namespace fs = std::filesystem;
@@ -38,7 +38,7 @@ PopulatorProcess::~PopulatorProcess() {
   if (scraper_.joinable()) scraper_.join();
 }
 
-void PopulatorProcess::Start(lab::xcopy::World& world, const lab::xcopy::TargetVolume& target,
+void PopulatorProcess::Start(World& world, const TargetVolume& target,
                              const PopulatorSpec& spec, const std::string& log_path) {
   log_path_ = log_path;
   world.EnsureNamespace(spec.lease_namespace);
@@ -56,11 +56,12 @@ void PopulatorProcess::Start(lab::xcopy::World& world, const lab::xcopy::TargetV
                                    "--pvc-size=" + std::to_string(target.size_bytes),
                                    "--owner-uid=uid-" + target.pvc,
                                    "--kubeconfig=" + world.kubeconfig(),
-                                   "--metrics-listen=127.0.0.1:0",
-                                   "--task-poll-interval=100ms",
-                                   "--rescan-interval=200ms",
-                                   "--cleanup-settle=0",
-                                   "--scrape-wait=5s"};
+                                   "--metrics-listen=127.0.0.1:0"};
+  if (!spec.production_timing) {
+    for (const char* a : {"--task-poll-interval=100ms", "--rescan-interval=200ms", "--cleanup-settle=0", "--scrape-wait=5s"}) {
+      args.push_back(a);
+    }
+  }
   for (const auto& a : spec.extra_args) args.push_back(a);
   std::map<std::string, std::string> env = world.SecretData(spec.array);
   env["ESXI_CLONE_METHOD"] = spec.method;
@@ -162,4 +163,4 @@ int PopulatorProcess::last_progress() const {
   return -1;
 }
 
-}  // namespace hoist::testing
+}  // namespace hoist::lab::xcopy

@@ -1,8 +1,9 @@
 #pragma once
-// Runs `hoist-populator xcopy` as a process against an xcopy lab world (src/lab/xcopy/world.h), out of
-// cluster (--kubeconfig), the way the populator controller would start it: Forklift's arguments, the
-// per-disk Secret's keys in the environment, fast polling knobs. A scraper thread reads the metrics
-// endpoint the whole time, as the controller does, so the last exposition is available afterwards.
+// Runs `hoist-populator xcopy` as a process against an xcopy lab world (world.h), out of cluster
+// (--kubeconfig), the way the populator controller would start it: Forklift's arguments, the per-disk
+// Secret's keys in the environment, and (unless `production_timing`) fast polling knobs. A scraper
+// thread reads the metrics endpoint the whole time, as the controller does, so the last exposition is
+// available afterwards. Used by the xcopy integration tests and the orchestration benchmark.
 #include <sys/types.h>
 
 #include <atomic>
@@ -14,7 +15,7 @@
 
 #include "lab/xcopy/world.h"
 
-namespace hoist::testing {
+namespace hoist::lab::xcopy {
 
 struct PopulatorSpec {
   std::string vm = "vm1";
@@ -24,6 +25,7 @@ struct PopulatorSpec {
   std::string lease_namespace = "hoist-leases";
   std::vector<std::string> extra_args;
   std::map<std::string, std::string> env;  // added to / overriding the Secret's keys
+  bool production_timing = false;          // keep the populator's default intervals
 };
 
 class PopulatorProcess {
@@ -33,7 +35,7 @@ class PopulatorProcess {
   PopulatorProcess(const PopulatorProcess&) = delete;
   PopulatorProcess& operator=(const PopulatorProcess&) = delete;
 
-  void Start(lab::xcopy::World& world, const lab::xcopy::TargetVolume& target, const PopulatorSpec& spec,
+  void Start(World& world, const TargetVolume& target, const PopulatorSpec& spec,
              const std::string& log_path);
   // Waits for the exit; returns the exit code (128+signal when killed), or -1 on timeout.
   int Wait(int timeout_seconds = 120);
@@ -60,4 +62,4 @@ class PopulatorProcess {
   std::string metrics_;
 };
 
-}  // namespace hoist::testing
+}  // namespace hoist::lab::xcopy

@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <thread>
 
@@ -45,6 +46,24 @@ storage::VendorRegistry Vendors() {
   storage::VendorRegistry r;
   storage::ontap::RegisterVendor(r);
   return r;
+}
+
+// storage_array_info's vendor and product for a storageVendorProduct (the array interface does not
+// report model and version, so those stay "n/a").
+std::pair<std::string, std::string> ArrayVendor(const std::string& product) {
+  static const std::map<std::string, std::pair<std::string, std::string>> k = {
+      {"ontap", {"NetApp", "ONTAP"}},
+      {"primera3par", {"HPE", "Primera/3PAR"}},
+      {"vantara", {"Hitachi", "Vantara"}},
+      {"powerflex", {"Dell", "PowerFlex"}},
+      {"powermax", {"Dell", "PowerMax"}},
+      {"powerstore", {"Dell", "PowerStore"}},
+      {"pureFlashArray", {"Pure Storage", "FlashArray"}},
+      {"infinibox", {"Infinidat", "InfiniBox"}},
+      {"flashsystem", {"IBM", "FlashSystem"}},
+  };
+  auto it = k.find(product);
+  return it == k.end() ? std::pair<std::string, std::string>{product, ""} : it->second;
 }
 
 // The host's management address (config.virtualNicManagerInfo.netConfig, nicType management), for
@@ -148,7 +167,9 @@ int RunXcopy(const std::vector<std::string>& args) {
 
     storage::ArrayConfig ac = storage::ArrayConfigFromSecret(o.array_secret);
     std::unique_ptr<storage::StorageArray> array = Vendors().Create(o.storage_vendor_product, ac);
-    metrics.ArrayInfo(o.storage_vendor_product, array->Describe(), "", "");
+    auto [array_vendor, array_product] = ArrayVendor(o.storage_vendor_product);
+    metrics.ArrayInfo(array_vendor, array_product, "", "");
+    log::Info(kLog, "storage array", {{"array", array->Describe()}});
 
     vsphere::ClientOptions vo;
     vo.url = o.vsphere_hostname;
