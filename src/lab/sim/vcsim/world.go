@@ -39,6 +39,8 @@ type worldHost struct {
 	Settings map[string]int64 `json:"settings"`
 	// Vibs replaces the installed VIB list. nil: vmkfstools-wrapper is installed (when a wrapper is configured).
 	Vibs []worldVib `json:"vibs"`
+	// SDC gives the host a PowerFlex SDC (the scini module; sdc.go).
+	SDC *worldSDC `json:"sdc"`
 }
 
 type worldFCPort struct {
@@ -169,6 +171,9 @@ func (w *world) validate() error {
 			if len(normalizeWWN(p.WWNN)) != 16 || len(normalizeWWN(p.WWPN)) != 16 {
 				return fmt.Errorf("world: host %s: FC port wwnn/wwpn must be 16 hex digits", h.Name)
 			}
+		}
+		if err := validateSDC(h.Name, h.SDC); err != nil {
+			return err
 		}
 	}
 	dss := map[string]bool{}
