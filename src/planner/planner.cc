@@ -405,7 +405,12 @@ void Planner::StartVm(Pass& pass, json& vm_status) {
     pass.memo->vms["moref:" + vm.id] = vm;
   }
   id.host = vm.host_id;
-  EnsureNamespaceObjects(pass);
+  try {
+    EnsureNamespaceObjects(pass);
+  } catch (const Error& e) {
+    // Not this VM's fault (RBAC of the planner, the namespace being deleted): wait and retry.
+    throw TransientError("preparing namespace " + plan.target_namespace + " for populator pods: " + e.what());
+  }
 
   std::vector<std::string> created;
   std::vector<json> tasks;
@@ -588,20 +593,21 @@ bool Planner::Cleanup(const Plan& plan) {
 
 // ---- status -----------------------------------------------------------------------------------------
 
-void Planner::WriteStatus(Pass& pass, const json& status) {
+bool Planner::WriteStatus(Pass& pass, const json& status) {
   json current = pass.obj.value("status", json::object());
-  if (status == current) return;
+  if (status == current) return false;
   std::string signature = Volatile(status).dump();
   auto now = std::chrono::steady_clock::now();
   if (signature == pass.memo->last_signature && now - pass.memo->last_write < options_.status_interval) {
     queue_->AddAfter(pass.key, options_.status_interval - (now - pass.memo->last_write));
-    return;
+    return false;
   }
   json o = pass.obj;
   o["status"] = status;
-  client_.UpdateStatus(resources::kPlan, o);
+  pass.obj = client_.UpdateStatus(resources::kPlan, o);
   pass.memo->last_signature = signature;
   pass.memo->last_write = now;
+  return true;
 }
 
 // ---- one pass ---------------------------------------------------------------------------------------
@@ -627,7 +633,9 @@ void Planner::Reconcile(const std::string& key) {
     if (!HasFinalizer(pass.obj)) return;
     if (Cleanup(plan)) {
       kube::RetryOnConflict([&] {
-        json o = client_.Get(resources::kPlan, plan.ns, plan.name);
+        std::optional<json> got = GetOrNull(client_, resources::kPlan, plan.ns, plan.name);
+        if (!got || !HasFinalizer(*got)) return;  // a pass before this one finished
+        json o = std::move(*got);
         json& f = o["metadata"]["finalizers"];
         f.erase(std::remove(f.begin(), f.end(), json(std::string(kFinalizer))), f.end());
         client_.Update(resources::kPlan, o);
@@ -672,10 +680,12 @@ void Planner::Reconcile(const std::string& key) {
       const SourceVm& vm = pass.memo->vms.at(VmKey(wanted));
       vms.push_back(PendingVmStatus({vm.id, vm.name, vm.host_id}, "", json()));
     }
-    status = PlanStatus(previous, conds, true, vms, pass.now, plan.generation);
+    // Recorded first, so that a pass that fails later does not start the plan again.
+    WriteStatus(pass, PlanStatus(previous, conds, true, vms, pass.now, plan.generation));
     Event(pass.obj, kube::kEventNormal, "Started",
           "copying the disks of " + std::to_string(vms.size()) + " VM(s) into namespace " + plan.target_namespace);
     log::Info(kLog, "plan started", {{"plan", key}, {"vms", vms.size()}});
+    status = pass.obj["status"];
   } else {
     status = previous;
   }

@@ -101,7 +101,8 @@ class Planner {
   void EnsureNamespaceObjects(Pass& pass);
   std::shared_ptr<SourceInventory> Inventory(Pass& pass);
   const nlohmann::json* CachedOrFetched(Pass& pass, const kube::ResourceType& type, const std::string& name);
-  void WriteStatus(Pass& pass, const nlohmann::json& status);
+  // Returns whether it wrote (pass.obj is then the written Plan).
+  bool WriteStatus(Pass& pass, const nlohmann::json& status);
   void Event(const nlohmann::json& plan, const char* type, const char* reason, const std::string& note);
   std::string Now() const;
 
