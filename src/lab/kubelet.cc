@@ -14,6 +14,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <sstream>
 
 #include "core/error.h"
@@ -189,7 +190,13 @@ Kubelet::Kubelet(Store& store, std::shared_ptr<const ImageTable> images, Kubelet
       pvcs_(store.MustType("", "persistentvolumeclaims")),
       pvs_(store.MustType("", "persistentvolumes")),
       secrets_(store.MustType("", "secrets")),
-      configmaps_(store.MustType("", "configmaps")) {}
+      configmaps_(store.MustType("", "configmaps")) {
+  // Pod addresses start at a random point of 127.10.0.0/16, so that labs running side by side on one
+  // machine (parallel tests) rarely hand out the same address, where two populators would both want
+  // port 8443.
+  std::random_device rd;
+  next_ip_ = static_cast<int>(rd() % 64000);
+}
 
 Kubelet::~Kubelet() { Stop(); }
 

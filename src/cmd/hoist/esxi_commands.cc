@@ -17,8 +17,10 @@
 
 #include "cmd/common/commands.h"
 #include "core/error.h"
+#include "core/subprocess.h"
 #include "esxi/task_status.h"
 #include "esxi/vib.h"
+#include "esxi/ssh_executor.h"
 #include "esxi/vib_executor.h"
 #include "esxi/wrapper_command.h"
 #include "populators/xcopy/esxi_vsphere.h"
@@ -376,6 +378,39 @@ int SshKeyLine(const std::vector<std::string>& args) {
   });
 }
 
+int SshHostKey(const std::vector<std::string>& args) {
+  return Run("esxi ssh-host-key", [&] {
+    Flags f = ParseFlags(args, {"address", "port", "timeout"}, {"help"});
+    if (f.has("help") || !f.has("address")) {
+      std::printf(
+          "usage: hoist esxi ssh-host-key --address HOST [--port 22] [--timeout SECONDS]\n"
+          "Prints the SSH host keys HOST offers as known_hosts lines, each with its SHA256 fingerprint.\n"
+          "Compare the fingerprints with `for k in /etc/ssh/ssh_host_*_key.pub; do ssh-keygen -lf $k; done`\n"
+          "run on the host's console before pinning them (the populator's SSH_KNOWN_HOSTS).\n");
+      return f.has("help") ? 0 : 2;
+    }
+    ProcessOptions po;
+    const char* path = std::getenv("PATH");
+    po.env = {"PATH=" + std::string(path ? path : "/usr/bin:/bin"), "LANG=C"};
+    std::string timeout = f.get("timeout", "10");
+    po.timeout = std::chrono::seconds(std::atoi(timeout.c_str()) + 5);
+    ProcessResult r = RunProcess({"ssh-keyscan", "-p", f.get("port", "22"), "-T", timeout, f.get("address")}, po);
+    std::istringstream lines(r.out);
+    std::string line;
+    int keys = 0;
+    while (std::getline(lines, line)) {
+      if (line.empty() || line[0] == '#') continue;
+      std::printf("# %s\n%s\n", esxi::SshKeyFingerprint(line).c_str(), line.c_str());
+      ++keys;
+    }
+    if (keys == 0) {
+      throw PreconditionError("no SSH host key from " + f.get("address") + ":" + f.get("port", "22") +
+                              " — is the SSH service (TSM-SSH) running? ssh-keyscan: " + r.err);
+    }
+    return 0;
+  });
+}
+
 HOIST_REGISTER_COMMAND(Command{
     {"esxi", "vib", "build"}, "build the vmkfstools-wrapper VIB for ESXi hosts", VibBuild});
 HOIST_REGISTER_COMMAND(Command{
@@ -384,6 +419,8 @@ HOIST_REGISTER_COMMAND(Command{
     {"esxi", "decode"}, "show a vmkfstools-wrapper answer (XML on stdin) as JSON", Decode});
 HOIST_REGISTER_COMMAND(Command{
     {"esxi", "ssh-request"}, "print a request for the wrapper's restricted SSH key", SshRequest});
+HOIST_REGISTER_COMMAND(Command{
+    {"esxi", "ssh-host-key"}, "print an ESXi host's SSH host keys with their fingerprints, for pinning", SshHostKey});
 HOIST_REGISTER_COMMAND(Command{
     {"esxi", "ssh-key-line"}, "print the restricted authorized_keys line for ESXi", SshKeyLine});
 
