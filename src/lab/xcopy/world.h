@@ -1,0 +1,155 @@
+#pragma once
+// The lab world for the xcopy populator, one composition used by the integration tests and by
+// `make demo`: the lab cluster (API server, binder, provisioner, scheduler, kubelet-lite), storage-array
+// simulators whose LUNs are sparse files, and the lab vCenter (hoist-vcsim) whose datastores are VMFS
+// on LUNs of those arrays and whose VMs' disks hold known patterns. The world also writes what a user
+// would: the vendor Secret keys (GOVMOMI_*, STORAGE_*), storage classes per array, and the populator
+// image mapping for the kubelet.
+//
+//   World w({.dir = tmp, .bin_dir = HOIST_BIN_DIR});
+//   w.Start();
+//   TargetVolume t = w.CreateTargetVolume("mig", "disk-0", "ontap1", 8 << 20);   // PV on a LUN + Bound PVC
+//   ... run hoist-populator xcopy with w.PopulatorEnv("ontap1") and w.VmdkPath("vm1")
+//   EXPECT_EQ(w.ReadLun(t), w.SourceData("vm1"));
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <sys/types.h>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace hoist::lab {
+class Cluster;
+}
+namespace hoist::lab::sim::ontap {
+class OntapSimulator;
+}
+
+namespace hoist::lab::xcopy {
+
+struct HostSpec {
+  std::string name = "esx1.lab";
+  std::string iqn;                                  // software iSCSI adapter (vmhba65)
+  std::vector<std::pair<std::string, std::string>> fc;  // FC ports: (wwnn, wwpn), 16 hex digits each
+  std::map<std::string, int64_t> settings;          // advanced settings (/Disk/MaxLUN …)
+};
+
+struct ArraySpec {
+  std::string name = "ontap1";  // also the SAN "array" name (same name ⇒ XCOPY)
+  std::string vendor = "ontap";  // storageVendorProduct
+};
+
+struct DatastoreSpec {
+  std::string name = "san-ds1";
+  std::string array = "ontap1";   // the array whose LUN backs it; one without a simulator is a foreign array
+  std::string transport;  // iscsi or fc paths from the hosts; empty: iSCSI where a host has it, else FC
+  uint64_t lun_bytes = 64ull << 20;
+};
+
+struct VmSpec {
+  std::string name = "vm1";
+  std::string host = "esx1.lab";
+  std::string datastore = "san-ds1";
+  uint64_t disk_bytes = 4ull << 20;
+  uint64_t data_bytes = 0;  // bytes of pattern at the start of the disk (0: all of it); the rest is a hole
+  uint32_t seed = 1;        // the pattern's seed
+  int snapshots = 0;
+};
+
+struct WorldOptions {
+  std::string dir;      // everything lives here (created if missing)
+  std::string bin_dir;  // hoist-vcsim (and hoist-populator for the image mapping)
+  std::vector<HostSpec> hosts = {HostSpec{}};
+  std::vector<ArraySpec> arrays = {ArraySpec{}};
+  std::vector<DatastoreSpec> datastores = {DatastoreSpec{}};
+  std::vector<VmSpec> vms = {VmSpec{}};
+  std::map<std::string, std::string> esxi_env;  // HOIST_FAKE_VMKFSTOOLS_DELAY, …
+  int nodes = 1;
+  bool persist = false;  // journal the cluster's store (the demo keeps it)
+  std::string vcenter_user = "administrator@vsphere.local";
+  std::string vcenter_password = "Lab-vCenter-Pw1";
+  std::string array_user = "admin";
+  std::string array_password = "Lab-Array-Pw1";
+  std::string populator_image = "quay.io/kubev2v/vsphere-xcopy-volume-populator";
+  // The SSH clone method: a real OpenSSH sshd per host on its management address (127.20.0.<n>),
+  // root's restricted key (the line `hoist esxi ssh-key-line` prints) running the wrapper against the
+  // host's root, host keys pinned through SSH_KNOWN_HOSTS.
+  bool ssh = false;
+};
+
+// A volume on an array, as its CSI driver would have made it, bound to a claim.
+struct TargetVolume {
+  std::string ns, pvc, pv;
+  std::string array;
+  std::string lun_path;  // /vol/<flexvol>/lun0
+  std::string naa;
+  std::string backing;   // the LUN's sparse file
+  uint64_t size_bytes = 0;
+};
+
+class World {
+ public:
+  explicit World(WorldOptions options);
+  ~World();
+  World(const World&) = delete;
+  World& operator=(const World&) = delete;
+
+  // Starts the arrays, the cluster and the lab vCenter. Throws hoist::Error with the vCenter's log
+  // when it does not come up.
+  void Start();
+  void Stop();
+
+  Cluster& cluster();
+  std::string kubeconfig() const;
+  sim::ontap::OntapSimulator& ontap(const std::string& array);
+  const WorldOptions& options() const { return options_; }
+
+  // What hoist-vcsim printed on start (hosts, datastores, VMs with their morefs).
+  const nlohmann::json& inventory() const { return inventory_; }
+  std::string vcenter_url() const;
+  std::string vcenter_ca_file() const;
+  std::string HostMoref(const std::string& host) const;
+  std::string VmMoref(const std::string& vm) const;
+  std::string VmdkPath(const std::string& vm) const;  // "[san-ds1] vm1/vm1.vmdk"
+  // The bytes the VM's disk holds (the pattern, zero-padded to the disk size).
+  std::string SourceData(const std::string& vm) const;
+  // The ESXi host's root as the wrapper sees it (vmfs/devices/disks, tmp/vmkfstools-wrapper-*).
+  std::string HostRoot(const std::string& host) const;
+  bool HostHasDevice(const std::string& host, const std::string& naa) const;
+  std::vector<std::string> HostTaskDirs(const std::string& host) const;
+  // LUN ids / entries the SAN directory still presents for `naa` (any initiator).
+  std::vector<std::string> SanEntries(const std::string& naa) const;
+
+  // A LUN on `array`, a PV in its CSI driver's shape (Trident for ONTAP) and a Bound PVC `ns/name`.
+  TargetVolume CreateTargetVolume(const std::string& ns, const std::string& name, const std::string& array,
+                                  uint64_t size_bytes);
+  std::string ReadLun(const TargetVolume& t) const;
+  // "igroup:lunId" mappings the array holds for the LUN.
+  std::vector<std::string> LunMappings(const TargetVolume& t);
+
+  // The per-disk Secret's keys for a copy onto `array` (GOVMOMI_*, STORAGE_*, vendor keys).
+  std::map<std::string, std::string> SecretData(const std::string& array) const;
+  // Creates (or replaces) Secret `ns/name` with SecretData(array).
+  void CreateSecret(const std::string& ns, const std::string& name, const std::string& array);
+  void EnsureNamespace(const std::string& ns);
+
+ private:
+  void StartVcenter();
+  void StartSsh();
+  void WriteImages();
+
+  WorldOptions options_;
+  std::unique_ptr<Cluster> cluster_;
+  std::map<std::string, std::unique_ptr<sim::ontap::OntapSimulator>> ontap_;
+  std::map<std::string, std::string> datastore_naa_;
+  pid_t vcsim_pid_ = -1;
+  std::vector<pid_t> sshd_pids_;
+  int ssh_port_ = 0;
+  std::string ssh_private_key_, ssh_public_key_, ssh_known_hosts_;
+  nlohmann::json inventory_;
+  bool started_ = false;
+};
+
+}  // namespace hoist::lab::xcopy
