@@ -255,7 +255,7 @@ std::vector<std::string> PopulatorArgs(PopulatorKind kind, const json& cr, const
 
 // ---- retries -----------------------------------------------------------------------------------
 
-RetryDecision DecideRetry(PopulatorKind kind, const json& target_pvc) {
+RetryDecision DecideRetry(PopulatorKind kind, const json& target_pvc, std::string_view failed_pod_uid) {
   const KindInfo& info = Info(kind);
   RetryDecision d;
   std::string pvc = kube::ObjectKey(target_pvc);
@@ -286,6 +286,16 @@ RetryDecision DecideRetry(PopulatorKind kind, const json& target_pvc) {
     }
     done = std::stoi(v);
   }
+  if (!failed_pod_uid.empty() && kube::Annotation(target_pvc, kCountedFailureAnnotation) == failed_pod_uid) {
+    // Already counted: `done` includes this failure.
+    d.attempts = done;
+    d.recreate = true;
+    d.recreations = done;
+    d.message = "populator pod " + pod + " failed (attempt " + std::to_string(d.attempts) + " of " +
+                std::to_string(info.max_recreations + 1) + "); recreating it. If it keeps failing, " +
+                logs_hint;
+    return d;
+  }
   d.attempts = done + 1;
   if (done < info.max_recreations) {
     d.recreate = true;
@@ -300,9 +310,10 @@ RetryDecision DecideRetry(PopulatorKind kind, const json& target_pvc) {
   return d;
 }
 
-json RecreationsPatch(int recreations) {
-  return json{
-      {"metadata", {{"annotations", {{std::string(kRecreationsAnnotation), std::to_string(recreations)}}}}}};
+json RecreationsPatch(int recreations, std::string_view failed_pod_uid) {
+  json annotations = {{std::string(kRecreationsAnnotation), std::to_string(recreations)}};
+  if (!failed_pod_uid.empty()) annotations[std::string(kCountedFailureAnnotation)] = std::string(failed_pod_uid);
+  return json{{"metadata", {{"annotations", annotations}}}};
 }
 
 }  // namespace hoist::controller

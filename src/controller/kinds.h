@@ -74,10 +74,13 @@ struct RetryDecision {
 // `recreations` annotation ("1".."3"); xcopy pods never (a failed XCOPY usually fails again and the
 // pod's logs are what the user needs). Fixes two Forklift quirks: a PVC without annotations no longer
 // crashes the controller, and a non-numeric `recreations` value stops retrying with a message instead
-// of failing the sync forever.
-RetryDecision DecideRetry(PopulatorKind kind, const nlohmann::json& target_pvc);
-// Merge patch for the target PVC setting `recreations` (instead of Forklift's full Update of a
-// mutated cache object).
-nlohmann::json RecreationsPatch(int recreations);
+// of failing the sync forever. `failed_pod_uid` is the Failed pod's UID: when the PVC's
+// populator.hoist.io/counted-failure annotation already names it, this failure was counted before (the
+// controller stopped between counting and deleting the pod), so it is recreated without counting again.
+RetryDecision DecideRetry(PopulatorKind kind, const nlohmann::json& target_pvc,
+                          std::string_view failed_pod_uid = "");
+// Merge patch for the target PVC setting `recreations` and, with a pod UID, the counted-failure
+// annotation in the same write (instead of Forklift's full Update of a mutated cache object).
+nlohmann::json RecreationsPatch(int recreations, std::string_view failed_pod_uid = "");
 
 }  // namespace hoist::controller

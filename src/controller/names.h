@@ -47,6 +47,9 @@ inline constexpr std::string_view kRecreationsAnnotation = "recreations";       
 inline constexpr std::string_view kServiceAccountAnnotation = "forklift.konveyor.io/serviceAccount";  // PVC
 inline constexpr std::string_view kDiskSourceAnnotation = "forklift.konveyor.io/disk-source";         // PVC
 inline constexpr std::string_view kCopyOffloadAnnotation = "copy-offload";  // PVC (xcopy)
+// hoist's own: the UID of the Failed populator pod whose failure `recreations` already counts, written
+// with `recreations` in one patch so that a controller restart never counts a failure twice.
+inline constexpr std::string_view kCountedFailureAnnotation = "populator.hoist.io/counted-failure";  // PVC
 
 // Labels.
 inline constexpr std::string_view kPvcNameLabel = "pvcName";        // pod

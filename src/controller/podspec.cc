@@ -42,6 +42,12 @@ BindingDecision DecideBinding(const json& target_pvc, const json* storage_class)
   const json* class_name = kube::At(target_pvc, {"spec", "storageClassName"});
   if (class_name == nullptr || !class_name->is_string()) return d;
   std::string pvc = kube::ObjectKey(target_pvc);
+  if (class_name->get<std::string>().empty()) {
+    d.action = BindingAction::kStaticVolume;
+    d.message = "PVC " + pvc + " has storageClassName \"\", so only a pre-created PersistentVolume without a class can be "
+                "bound to it; it is populated once the PV controller binds it";
+    return d;
+  }
   if (storage_class == nullptr) {
     d.action = BindingAction::kWaitForStorageClass;
     d.message = "StorageClass \"" + class_name->get<std::string>() + "\" of PVC " + pvc +
@@ -49,6 +55,13 @@ BindingDecision DecideBinding(const json& target_pvc, const json* storage_class)
     return d;
   }
   std::string provisioner = kube::StringAt(*storage_class, {"provisioner"});
+  if (provisioner == "kubernetes.io/no-provisioner" || provisioner.empty()) {
+    d.action = BindingAction::kStaticVolume;
+    d.message = "StorageClass \"" + class_name->get<std::string>() +
+                "\" has no provisioner, so PVC " + pvc +
+                " needs a pre-created PersistentVolume; it is populated once the PV controller binds it";
+    return d;
+  }
   if (provisioner.rfind("kubernetes.io/", 0) == 0 &&
       kube::Annotation(target_pvc, kMigratedToAnnotation).empty()) {
     d.action = BindingAction::kSkipInTree;
@@ -66,6 +79,39 @@ BindingDecision DecideBinding(const json& target_pvc, const json* storage_class)
     }
   }
   return d;
+}
+
+bool StaticVolumeMatches(const json& pv, const json& target_pvc) {
+  if (kube::StringAt(pv, {"status", "phase"}) != "Available") return false;
+  const json* ref = kube::At(pv, {"spec", "claimRef"});
+  if (ref != nullptr && ref->is_object() &&
+      (kube::StringAt(*ref, {"namespace"}) != kube::Namespace(target_pvc) ||
+       kube::StringAt(*ref, {"name"}) != kube::Name(target_pvc))) {
+    return false;
+  }
+  if (kube::StringAt(pv, {"spec", "storageClassName"}) != kube::StringAt(target_pvc, {"spec", "storageClassName"}))
+    return false;
+  std::string pv_mode = kube::StringAt(pv, {"spec", "volumeMode"});
+  std::string pvc_mode = kube::StringAt(target_pvc, {"spec", "volumeMode"});
+  if ((pv_mode.empty() ? "Filesystem" : pv_mode) != (pvc_mode.empty() ? "Filesystem" : pvc_mode)) return false;
+  const json* offered = kube::At(pv, {"spec", "accessModes"});
+  const json* wanted = kube::At(target_pvc, {"spec", "accessModes"});
+  if (wanted != nullptr && wanted->is_array()) {
+    for (const auto& m : *wanted) {
+      bool found = false;
+      if (offered != nullptr && offered->is_array()) {
+        for (const auto& o : *offered) found = found || o == m;
+      }
+      if (!found) return false;
+    }
+  }
+  try {
+    const json* cap = kube::At(pv, {"spec", "capacity", "storage"});
+    if (cap == nullptr || !cap->is_string()) return false;
+    return ParseStorageQuantity(cap->get<std::string>()) >= RequestedBytes(target_pvc);
+  } catch (const Error&) {
+    return false;
+  }
 }
 
 std::string RuntimeHost(const json& cr) {
@@ -144,7 +190,8 @@ json BuildPopulatorPod(const PodInputs& in, const json& cr, const json& target_p
       {"securityContext", {{"fsGroup", kQemuUid}, {"seccompProfile", {{"type", "RuntimeDefault"}}}}},
       {"containers", json::array({container})},
       {"volumes", json::array({{{"name", kTargetVolumeName},
-                                {"persistentVolumeClaim", {{"claimName", PrimePvcName(uid)}}}}})},
+                                {"persistentVolumeClaim",
+                                 {{"claimName", in.claim_name.empty() ? PrimePvcName(uid) : in.claim_name}}}}})},
   };
   if (in.kind == PopulatorKind::kVSphereXcopy) {
     spec["serviceAccountName"] = kXcopyServiceAccount;

@@ -35,6 +35,8 @@ enum class BindingAction {
   kWaitForStorageClass,  // spec.storageClassName names a class that does not exist (yet)
   kWaitForNode,          // WaitForFirstConsumer and no volume.kubernetes.io/selected-node yet
   kSkipInTree,           // in-tree provisioner (kubernetes.io/*) without pv.kubernetes.io/migrated-to
+  kStaticVolume,         // no provisioner (kubernetes.io/no-provisioner, or storageClassName ""): the PV
+                         // controller binds the claim to an Available PV, which is then populated in place
 };
 struct BindingDecision {
   BindingAction action = BindingAction::kPopulate;
@@ -42,8 +44,16 @@ struct BindingDecision {
   std::string message;    // for conditions/logs when not kPopulate
 };
 // `storage_class` is the class named by the PVC, or nullptr when it was not found. A PVC without
-// spec.storageClassName is populated without any class check (as Forklift does).
+// spec.storageClassName is populated without any class check (as Forklift does). Forklift skipped
+// every kubernetes.io/* provisioner silently, including kubernetes.io/no-provisioner, whose claims the
+// PV controller then bound to an empty static volume that was reported as populated; hoist returns
+// kStaticVolume for those (and for storageClassName "", which also only binds static volumes).
 BindingDecision DecideBinding(const nlohmann::json& target_pvc, const nlohmann::json* storage_class);
+
+// Whether an Available PV could be bound to `target_pvc` by the PV controller: same class, volume
+// mode, access modes it offers, capacity at least the request, and no claimRef to another claim.
+// Used to tell the user which static volume the claim waits for (or that none matches).
+bool StaticVolumeMatches(const nlohmann::json& pv, const nlohmann::json& target_pvc);
 
 // The ESXi host a populator pod is counted against for throttling: the CR's spec.migrationHost
 // (xcopy, dedicated migration hosts), else its `sourceHost` label; "" when neither is set.
@@ -57,13 +67,16 @@ struct PodInputs {
   std::string image;
   PopulatorResources resources;
   std::string node_name;  // BindingDecision::node_name; empty unless WaitForFirstConsumer
+  // The claim the pod writes to: empty for the prime PVC (the normal flow); the target PVC's own name
+  // when a static volume already bound to it is populated in place.
+  std::string claim_name;
 };
 // The populator pod, exactly as Forklift builds it (§1.4): name populate-<uid> in the PVC's
 // namespace; labels pvcName, migration (if the CR has it), vmID, plan, sourceHost (= RuntimeHost);
 // the CNI networks annotation from spec.transferNetwork; owner = target PVC; restartPolicy Never;
 // fsGroup 107 and RuntimeDefault seccomp; container `populate` with PopulatorArgs, port `metrics`
 // 8443, non-root uid 107 without privilege escalation and with all capabilities dropped, envFrom the
-// CR's secret plus `cacert` from its optional `ca.crt`; the prime PVC as volume `target`, mounted at
+// CR's secret plus `cacert` from its optional `ca.crt`; the prime PVC (or `claim_name`) as volume `target`, mounted at
 // /mnt/ (Filesystem) or as device /dev/block (Block); serviceAccountName `populator` for xcopy, the
 // PVC's forklift.konveyor.io/serviceAccount annotation otherwise; spec.nodeName for WFFC.
 // Differences from Forklift, all of which would otherwise make pod creation fail or misroute:

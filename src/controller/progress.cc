@@ -112,10 +112,12 @@ json OffloadCompletedLabelPatch(PopulatorKind kind, const json& cr, const Scrape
   return json{{"metadata", {{"labels", {{std::string(kOffloadCompletedLabel), "true"}}}}}};
 }
 
-std::chrono::seconds NextScrapeDelay(int consecutive_failures) {
-  int delay = 5;
-  for (int i = 0; i < consecutive_failures && delay < 60; ++i) delay *= 2;
-  return std::chrono::seconds(std::min(delay, 60));
+std::chrono::milliseconds NextScrapeDelay(std::chrono::milliseconds interval, int consecutive_failures) {
+  if (interval.count() <= 0) interval = std::chrono::milliseconds(1);
+  const std::chrono::milliseconds cap = interval * 12;
+  std::chrono::milliseconds delay = interval;
+  for (int i = 0; i < consecutive_failures && delay < cap; ++i) delay *= 2;
+  return std::min(delay, cap);
 }
 
 bool ShouldScrape(const json& pod) {
@@ -222,7 +224,13 @@ ConditionSummary Summarize(const Observation& o) {
   std::string volume = kube::StringAt(pvc, {"spec", "volumeName"});
   bool bound = !volume.empty() && kube::StringAt(pvc, {"status", "phase"}) == "Bound";
   bool prime_lost = o.prime_pvc == nullptr || kube::StringAt(*o.prime_pvc, {"status", "phase"}) == "Lost";
-  if (bound && prime_lost) {
+  if (o.in_place && o.populated_in_place) {
+    c.state = PopulationState::kSucceeded;
+    c.reason = "PopulatedInPlace";
+    c.message = "PVC " + pvc_name + " is bound to the static volume " + volume + ", which was populated in place";
+    return c;
+  }
+  if (bound && prime_lost && !o.in_place) {
     c.state = PopulationState::kSucceeded;
     c.reason = "Populated";
     c.message = "PVC " + pvc_name + " is bound to the populated volume " + volume;
@@ -243,7 +251,9 @@ ConditionSummary Summarize(const Observation& o) {
       c.message = o.waiting_message;
     } else {
       c.reason = "CreatingPod";
-      c.message = "creating populator pod " + pod_ref + " and prime PVC " + prime_ref;
+      c.message = o.in_place ? "creating populator pod " + pod_ref + " to populate static volume " + volume +
+                                   " in place"
+                             : "creating populator pod " + pod_ref + " and prime PVC " + prime_ref;
     }
     return c;
   }
@@ -262,6 +272,12 @@ ConditionSummary Summarize(const Observation& o) {
       c.reason = "PopulatorFailed";
     }
     c.message = what;
+    return c;
+  }
+  if (phase == "Succeeded" && o.in_place) {
+    c.state = PopulationState::kRunning;
+    c.reason = "Finishing";
+    c.message = "populator pod " + pod_ref + " finished; marking volume " + volume + " as populated";
     return c;
   }
   if (phase == "Succeeded") {
@@ -287,7 +303,13 @@ ConditionSummary Summarize(const Observation& o) {
   std::string waiting = WaitingDetail(*o.pod);
   std::string prime_phase = o.prime_pvc != nullptr ? kube::StringAt(*o.prime_pvc, {"status", "phase"}) : "";
   if (!waiting.empty()) {
+    // The container's own reason (CreateContainerConfigError, ImagePullBackOff, ...) says what to fix.
+    const json* cs = PopulateContainerStatus(*o.pod);
+    std::string why = cs != nullptr ? kube::StringAt(*cs, {"state", "waiting", "reason"}) : "";
+    if (!why.empty() && why != "ContainerCreating") c.reason = why;
     c.message = "populator pod " + pod_ref + " is waiting: " + waiting;
+  } else if (o.in_place) {
+    c.message = "populator pod " + pod_ref + " is pending";
   } else if (o.prime_pvc == nullptr) {
     c.message = "populator pod " + pod_ref + " is pending and prime PVC " + prime_ref + " does not exist yet";
   } else if (prime_phase != "Bound") {

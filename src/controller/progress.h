@@ -63,9 +63,10 @@ nlohmann::json FailedStatus(PopulatorKind kind, const nlohmann::json& current);
 nlohmann::json OffloadCompletedLabelPatch(PopulatorKind kind, const nlohmann::json& cr,
                                           const ScrapeReading& reading);
 
-// Delay before the next scrape of a running populator: 5 s normally, doubling per consecutive failed
-// scrape up to 60 s (Forklift quirk: a failed scrape was retried at once, spinning on a dead pod).
-std::chrono::seconds NextScrapeDelay(int consecutive_failures);
+// Delay before the next scrape of a running populator: `interval` (5 s by default) normally, doubling
+// per consecutive failed scrape up to 12 intervals (60 s for 5 s) (Forklift quirk: a failed scrape was
+// retried at once, spinning on a dead pod).
+std::chrono::milliseconds NextScrapeDelay(std::chrono::milliseconds interval, int consecutive_failures);
 // Scrape only a Running pod that has an IP (Forklift's loop stopped when the pod left Running).
 bool ShouldScrape(const nlohmann::json& pod);
 // https://<podIP>:8443/metrics (port from the container port named `metrics` when present); "" when
@@ -89,6 +90,10 @@ struct Observation {
   std::optional<RetryDecision> retry;
   std::string result;  // status.result (xcopy): "failure" means the copy failed even if the pod runs
   int progress = 0;    // status.progress
+  // A static volume bound to the target PVC by the PV controller, populated in place (no prime PVC):
+  // Succeeded only once `populated_in_place` (the pod succeeded and the PV is marked populated-from).
+  bool in_place = false;
+  bool populated_in_place = false;
 };
 
 struct ConditionSummary {

@@ -78,6 +78,10 @@ std::optional<bool> EventRecorder::UsingEventsApiForTest() const {
 
 bool EventRecorder::UseEventsApi() {
   if (events_api_) return *events_api_;
+  if (options_.core_events) {
+    events_api_ = false;
+    return false;
+  }
   try {
     events_api_ = client_.Serves(resources::kEvent);
     if (!*events_api_) log::Info("events", "events.k8s.io/v1 is not served; writing core/v1 Events");

@@ -23,6 +23,9 @@ struct EventRecorderOptions {
   std::string reporting_controller;  // "hoist.konveyor.io/populator-controller"
   std::string reporting_instance;    // pod name / host name
   std::chrono::milliseconds series_window{std::chrono::minutes(6)};  // client-go's isomorphic window
+  // Write core/v1 Events even when events.k8s.io/v1 is served, as client-go's record package does
+  // (Forklift's populator-controller among others): source.component shows the controller's name.
+  bool core_events = false;
 };
 
 inline constexpr const char* kEventNormal = "Normal";

@@ -172,7 +172,7 @@ void Cluster::Start() {
   kubelet_->SetWakeup([this] { Poke(); });
   api_->SetPodLogSource(kubelet_);
 
-  for (const char* resource : {"pods", "persistentvolumeclaims", "persistentvolumes", "nodes"}) {
+  for (const char* resource : {"pods", "persistentvolumeclaims", "persistentvolumes", "nodes", "configmaps"}) {
     subscriptions_.push_back(
         store_->Subscribe(store_->MustType("", resource), "", [this](const WatchEvent&) { Poke(); }));
   }
@@ -182,6 +182,26 @@ void Cluster::Start() {
   loop_ = std::thread(&Cluster::Loop, this);
   log::Info("lab", "lab is up",
             {{"url", api_->url()}, {"dir", dir}, {"nodes", static_cast<int>(nodes.size())}});
+}
+
+std::set<std::string> Cluster::PausedControllers() const {
+  std::set<std::string> out;
+  try {
+    Json cm = store_->Get(store_->MustType("", "configmaps"), "kube-system", "hoist-lab");
+    std::string list = GetString(cm, "/data/paused-controllers");
+    size_t start = 0;
+    while (start <= list.size()) {
+      size_t comma = list.find(',', start);
+      std::string name = list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+      name.erase(0, name.find_first_not_of(' '));
+      name.erase(name.find_last_not_of(' ') + 1);
+      if (!name.empty()) out.insert(name);
+      if (comma == std::string::npos) break;
+      start = comma + 1;
+    }
+  } catch (const std::exception&) {
+  }
+  return out;
 }
 
 void Cluster::Loop() {
@@ -194,13 +214,14 @@ void Cluster::Loop() {
     dirty_ = false;
     lock.unlock();
     try {
+      std::set<std::string> paused = PausedControllers();
       for (int i = 0; i < 200; ++i) {
-        bool wrote = binder_->Sync();
-        wrote = provisioner_->Sync() || wrote;
-        wrote = scheduler_->Sync() || wrote;
+        bool wrote = !paused.count("binder") && binder_->Sync();
+        wrote = (!paused.count("provisioner") && provisioner_->Sync()) || wrote;
+        wrote = (!paused.count("scheduler") && scheduler_->Sync()) || wrote;
         if (!wrote) break;
       }
-      kubelet_->Sync();
+      if (!paused.count("kubelet")) kubelet_->Sync();
     } catch (const std::exception& e) {
       log::Warn("lab", "controller pass failed", {{"error", e.what()}});
     }

@@ -16,6 +16,7 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -63,6 +64,11 @@ class Cluster {
 
  private:
   void Loop();
+  // Controllers named in ConfigMap kube-system/hoist-lab, key `paused-controllers` ("binder",
+  // "provisioner", "scheduler", "kubelet", comma-separated): they skip their passes, as when a real
+  // cluster's kube-controller-manager is slow or down, so that tests can hold a state that the lab
+  // would otherwise pass through in a millisecond.
+  std::set<std::string> PausedControllers() const;
 
   ClusterOptions options_;
   std::unique_ptr<Store> store_;

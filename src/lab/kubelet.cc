@@ -14,6 +14,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <sstream>
 
 #include "core/error.h"
@@ -122,6 +123,27 @@ Json Condition(const Json& old_status, const std::string& type, bool value, cons
   return c;
 }
 
+// The pod's hostname: spec.hostname, else its name, cut to the 63 characters of a DNS label (kubelet).
+std::string PodHostname(const Json& pod) {
+  std::string name = GetString(pod, "/spec/hostname");
+  if (name.empty()) name = GetString(pod, "/metadata/name");
+  if (name.size() > 63) name.resize(63);
+  while (!name.empty() && (name.back() == '-' || name.back() == '.')) name.pop_back();
+  return name;
+}
+
+// The kubelet-managed /etc/hosts of a pod (same layout as the kubelet writes).
+std::string KubeletHostsFile(const std::string& pod_ip, const std::string& hostname) {
+  return "# Kubernetes-managed hosts file.\n"
+         "127.0.0.1\tlocalhost\n"
+         "::1\tlocalhost ip6-localhost ip6-loopback\n"
+         "fe00::0\tip6-localnet\n"
+         "fe00::0\tip6-mcastprefix\n"
+         "fe00::1\tip6-allnodes\n"
+         "fe00::2\tip6-allrouters\n" +
+         pod_ip + "\t" + hostname + "\n";
+}
+
 // One bind mount prepared for a container's mount namespace.
 struct Mount {
   std::string source;
@@ -168,7 +190,13 @@ Kubelet::Kubelet(Store& store, std::shared_ptr<const ImageTable> images, Kubelet
       pvcs_(store.MustType("", "persistentvolumeclaims")),
       pvs_(store.MustType("", "persistentvolumes")),
       secrets_(store.MustType("", "secrets")),
-      configmaps_(store.MustType("", "configmaps")) {}
+      configmaps_(store.MustType("", "configmaps")) {
+  // Pod addresses start at a random point of 127.10.0.0/16, so that labs running side by side on one
+  // machine (parallel tests) rarely hand out the same address, where two populators would both want
+  // port 8443.
+  std::random_device rd;
+  next_ip_ = static_cast<int>(rd() % 64000);
+}
 
 Kubelet::~Kubelet() { Stop(); }
 
@@ -526,7 +554,7 @@ void Kubelet::StartContainer(const Json& pod, PodRun& run, ContainerRun& c, cons
       env[k] = v;
     };
     set("PATH", kDefaultPath);
-    set("HOSTNAME", run.name);
+    set("HOSTNAME", PodHostname(pod));
     set("HOME", "/root");
     if (options_.api_port > 0) {
       std::string port = std::to_string(options_.api_port);
@@ -784,6 +812,16 @@ void Kubelet::StartContainer(const Json& pod, PodRun& run, ContainerRun& c, cons
         mounts.push_back({sa, kServiceAccountDir, false, true});
       }
     }
+    // /etc/hosts as the kubelet manages it: the pod's hostname resolves to its own IP. Lab pods share
+    // the host's network namespace, each with its own 127.10.x.y, so this is how a program finds the
+    // address it should serve on (the populators' metrics endpoints do).
+    bool hosts_mounted = false;
+    for (const auto& m : mounts) hosts_mounted = hosts_mounted || m.target == "/etc/hosts";
+    if (!hosts_mounted && !run.ip.empty()) {
+      std::string hosts = run.dir + "/etc-hosts";
+      WriteFile(hosts, KubeletHostsFile(run.ip, PodHostname(pod)), 0644);
+      mounts.push_back({hosts, "/etc/hosts", true, true});
+    }
   } catch (const ConfigError& e) {
     if (c.waiting_reason != e.reason || c.waiting_message != e.what()) {
       RecordEvent(store_, pod, "Warning", e.reason == "ErrImagePull" ? "Failed" : "Failed",
@@ -877,6 +915,7 @@ void Kubelet::StartContainer(const Json& pod, PodRun& run, ContainerRun& c, cons
     ro.push_back(m.read_only);
   }
   std::string wd = workdir;
+  const std::string hostname = PodHostname(pod);
   pid_t parent = ::getpid();
 
   pid_t pid = ::fork();
@@ -895,6 +934,9 @@ void Kubelet::StartContainer(const Json& pod, PodRun& run, ContainerRun& c, cons
     sigemptyset(&all);
     ::sigprocmask(SIG_SETMASK, &all, nullptr);
     for (int s : {SIGPIPE, SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGCHLD}) ::signal(s, SIG_DFL);
+    // Its own UTS namespace for the pod's hostname, as a container runtime gives it.
+    if (::unshare(CLONE_NEWUTS) != 0) fail("creating the container's UTS namespace (unshare CLONE_NEWUTS; needs root)");
+    if (::sethostname(hostname.data(), hostname.size()) != 0) fail("setting the container's hostname");
     if (!binds.empty()) {
       if (::unshare(CLONE_NEWNS) != 0)
         fail("creating the container's mount namespace (unshare CLONE_NEWNS; needs root)");

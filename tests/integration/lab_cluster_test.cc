@@ -2,6 +2,7 @@
 //  - a WaitForFirstConsumer claim used by a pod: the scheduler selects a node, the provisioner makes the
 //    volume, the binder binds, the kubelet runs the pod, which writes to its volume; `kubectl logs`;
 //  - a Block volume through volumeDevices;
+//  - a pod's hostname and kubelet-managed /etc/hosts;
 //  - SIGKILL of the lab mid-way and a restart: objects and pod phases resume sensibly.
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -246,6 +247,29 @@ spec:
   EXPECT_EQ(K("logs dd"), "written\n");
   std::error_code ec;
   EXPECT_EQ(fs::file_size("/dev/hoist-lab-block", ec), 0u);  // the host's mount point holds nothing
+}
+
+// Programs in lab pods find the address to serve on as in a real cluster: the pod's hostname resolves
+// to its pod IP through the kubelet-managed /etc/hosts.
+TEST_F(LabCluster, PodHostnameResolvesToItsPodIp) {
+  Apply(R"yaml(
+apiVersion: v1
+kind: Pod
+metadata:
+  name: whoami
+spec:
+  restartPolicy: Never
+  containers:
+  - name: sh
+    image: busybox
+    command: ["sh", "-c", "echo \"name=$(hostname) env=$HOSTNAME\"; grep -v '^#' /etc/hosts | grep \"$(hostname)\""]
+)yaml");
+  ASSERT_TRUE(WaitFor("pod whoami", "{.status.phase}", "Succeeded"));
+  std::string ip = Get("pod whoami", "{.status.podIP}");
+  ASSERT_EQ(ip.rfind("127.10.", 0), 0u) << ip;
+  EXPECT_EQ(K("logs whoami"), "name=whoami env=whoami\n" + ip + "\twhoami\n");
+  // The host's own hostname and /etc/hosts are untouched.
+  EXPECT_EQ(ReadFile("/etc/hosts").find("\twhoami\n"), std::string::npos);
 }
 
 TEST_F(LabCluster, RestartAfterSigkillResumesObjectsAndPods) {

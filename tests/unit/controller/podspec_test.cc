@@ -100,7 +100,7 @@ TEST(Pod, RuntimeHostPrefersMigrationHost) {
   EXPECT_EQ(RuntimeHost(cr), "host-12");
   cr["spec"]["migrationHost"] = "host-99";
   EXPECT_EQ(RuntimeHost(cr), "host-99");
-  json pod = BuildPopulatorPod({PopulatorKind::kVSphereXcopy, "img", {}, ""}, cr,
+  json pod = BuildPopulatorPod({PopulatorKind::kVSphereXcopy, "img", {}, "", ""}, cr,
                                fixtures::TargetPvc("VSphereXcopyVolumePopulator"));
   EXPECT_EQ(pod["metadata"]["labels"]["sourceHost"], "host-99");
   EXPECT_EQ(RuntimeHost(fixtures::OpenstackCr()), "");
@@ -135,11 +135,20 @@ TEST(Binding, StorageClassRules) {
   EXPECT_EQ(d.action, BindingAction::kWaitForStorageClass);
   EXPECT_THAT(d.message, HasSubstr("StorageClass \"san\""));
 
-  json intree = {{"provisioner", "kubernetes.io/no-provisioner"}};
+  json intree = {{"provisioner", "kubernetes.io/aws-ebs"}};
   EXPECT_EQ(DecideBinding(pvc, &intree).action, BindingAction::kSkipInTree);
   json migrated = pvc;
   migrated["metadata"]["annotations"]["pv.kubernetes.io/migrated-to"] = "ebs.csi.aws.com";
   EXPECT_EQ(DecideBinding(migrated, &intree).action, BindingAction::kPopulate);
+
+  // Static volumes (Forklift skipped these too, and the PV controller then bound an empty volume).
+  json local = {{"provisioner", "kubernetes.io/no-provisioner"}, {"volumeBindingMode", "WaitForFirstConsumer"}};
+  d = DecideBinding(pvc, &local);
+  EXPECT_EQ(d.action, BindingAction::kStaticVolume);
+  EXPECT_THAT(d.message, HasSubstr("has no provisioner"));
+  json empty_class = pvc;
+  empty_class["spec"]["storageClassName"] = "";
+  EXPECT_EQ(DecideBinding(empty_class, nullptr).action, BindingAction::kStaticVolume);
 
   json wffc = {{"provisioner", "csi.example.com"}, {"volumeBindingMode", "WaitForFirstConsumer"}};
   d = DecideBinding(pvc, &wffc);

@@ -118,10 +118,12 @@ TEST(NextStatus, EmptyCompletionLabelsDoNotEraseValues) {
 }
 
 TEST(Scrape, DelayUrlAndWhenToScrape) {
-  EXPECT_EQ(NextScrapeDelay(0).count(), 5);
-  EXPECT_EQ(NextScrapeDelay(1).count(), 10);
-  EXPECT_EQ(NextScrapeDelay(3).count(), 40);
-  EXPECT_EQ(NextScrapeDelay(10).count(), 60);
+  using std::chrono::milliseconds;
+  EXPECT_EQ(NextScrapeDelay(milliseconds(5000), 0).count(), 5000);
+  EXPECT_EQ(NextScrapeDelay(milliseconds(5000), 1).count(), 10000);
+  EXPECT_EQ(NextScrapeDelay(milliseconds(5000), 3).count(), 40000);
+  EXPECT_EQ(NextScrapeDelay(milliseconds(5000), 10).count(), 60000);
+  EXPECT_EQ(NextScrapeDelay(milliseconds(200), 100).count(), 2400);  // a test's fast interval scales
   json pod = {{"spec",
                {{"containers",
                  json::array({{{"name", "populate"},
@@ -174,6 +176,7 @@ TEST(Summarize, PendingPodSaysWhatHoldsIt) {
       R"([{"name":"populate","state":{"waiting":{"reason":"ImagePullBackOff","message":"Back-off pulling image x"}}}])");
   c = Summarize(o);
   EXPECT_THAT(c.message, HasSubstr("is waiting: ImagePullBackOff: Back-off pulling image x"));
+  EXPECT_EQ(c.reason, "ImagePullBackOff");
 }
 
 TEST(Summarize, RunningSucceededRebinding) {

@@ -61,6 +61,23 @@ TEST(EventRecorderTest, FallsBackToCoreEventsWhenEventsApiIsNotServed) {
   EXPECT_LE(e["message"].get<std::string>().size(), 1024u);
 }
 
+TEST(EventRecorderTest, CoreEventsWhenAskedEvenIfEventsApiIsServed) {
+  FakeApiServer server;
+  Client client(server.Config());
+  Json pvc = NewObject(r::kPersistentVolumeClaim, "ns1", "disk-0");
+  pvc["metadata"]["uid"] = "uid-pvc";
+  EventRecorderOptions options{"forklift.konveyor.io-populator", "host-1"};
+  options.core_events = true;
+  EventRecorder recorder(client, options);
+  recorder.Record(pvc, kEventNormal, "PopulatorCreated", "Populate", "Populator started");
+  EXPECT_EQ(recorder.UsingEventsApiForTest(), false);
+  EXPECT_EQ(client.List(r::kEvent, "ns1").items.size(), 0u);
+  ListResult events = client.List(r::kCoreEvent, "ns1");
+  ASSERT_EQ(events.items.size(), 1u);
+  EXPECT_EQ(events.items[0]["source"]["component"], "forklift.konveyor.io-populator");
+  EXPECT_EQ(events.items[0]["involvedObject"]["name"], "disk-0");
+}
+
 TEST(EventRecorderTest, FailuresAreLoggedNotThrown) {
   FakeApiServer server;
   Client client(server.Config());
