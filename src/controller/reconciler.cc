@@ -474,15 +474,11 @@ bool Reconciler::PodSucceeded(Context& c) {
 void Reconciler::Rebind(Context& c) {
   std::string pv_name = kube::pvc::VolumeName(*c.prime);
   if (pv_name.empty()) return;  // the prime PVC is not bound (the pod could not have run): wait
-  json pv;
-  try {
-    // Read the PV from the API, not the cache: a stale claimRef would send a second patch.
-    pv = client_.Get(res::kPersistentVolume, "", pv_name);
-  } catch (const std::exception& e) {
-    if (kube::IsNotFound(e)) return;
-    throw;
-  }
-  if (!NeedsRebind(pv, c.pvc)) return;  // switched; the PV controller binds the target and marks the prime Lost
+  // From the cache (Forklift reads it from the API each time): a cache that has not seen our patch yet
+  // only makes us send the same patch again, which changes nothing.
+  std::optional<json> pv = cache_.Pv(pv_name);
+  if (!pv) return;                       // the PV informer has not caught up; its event brings us back
+  if (!NeedsRebind(*pv, c.pvc)) return;  // switched; the PV controller binds the target, marks the prime Lost
   client_.Patch(res::kPersistentVolume, "", pv_name, kube::PatchType::kStrategicMerge,
                 BuildPvRebindPatch(pv_name, c.pvc));
   log::Info(kLog, "rebound the populated volume to the target PVC", {{"pvc", c.key}, {"pv", pv_name}});
