@@ -23,8 +23,9 @@
 namespace hoist::lab {
 class Cluster;
 }
-namespace hoist::lab::sim::ontap {
-class OntapSimulator;
+namespace hoist::lab::arrays {
+class LabArray;
+class LabArrays;
 }
 
 namespace hoist::lab::xcopy {
@@ -34,11 +35,13 @@ struct HostSpec {
   std::string iqn;                                  // software iSCSI adapter (vmhba65)
   std::vector<std::pair<std::string, std::string>> fc;  // FC ports: (wwnn, wwpn), 16 hex digits each
   std::map<std::string, int64_t> settings;          // advanced settings (/Disk/MaxLUN …)
+  std::string sdc_guid;                             // PowerFlex SDC (the scini module) on the host
 };
 
 struct ArraySpec {
-  std::string name = "ontap1";  // also the SAN "array" name (same name ⇒ XCOPY)
-  std::string vendor = "ontap";  // storageVendorProduct
+  std::string name = "ontap1";   // also its StorageClass and the SAN "array" name (same name ⇒ XCOPY)
+  std::string vendor = "ontap";  // storageVendorProduct: ontap, primera3par, vantara, powerflex
+  std::multimap<std::string, std::string> options;  // lab array options (lab/arrays/lab_array.h)
 };
 
 struct DatastoreSpec {
@@ -70,8 +73,6 @@ struct WorldOptions {
   bool persist = false;  // journal the cluster's store (the demo keeps it)
   std::string vcenter_user = "administrator@vsphere.local";
   std::string vcenter_password = "Lab-vCenter-Pw1";
-  std::string array_user = "admin";
-  std::string array_password = "Lab-Array-Pw1";
   std::string populator_image = "quay.io/kubev2v/vsphere-xcopy-volume-populator";
   // The SSH clone method: a real OpenSSH sshd per host on its management address (127.20.0.<n>),
   // root's restricted key (the line `hoist esxi ssh-key-line` prints) running the wrapper against the
@@ -79,14 +80,15 @@ struct WorldOptions {
   bool ssh = false;
 };
 
-// A volume on an array, as its CSI driver would have made it, bound to a claim.
+// A volume on an array, provisioned through the array's StorageClass as its CSI driver would (and
+// mapped to the lab nodes, as a node attach does), bound to a claim.
 struct TargetVolume {
   std::string ns, pvc, pv;
   std::string array;
-  std::string lun_path;  // /vol/<flexvol>/lun0
-  std::string naa;
-  std::string backing;   // the LUN's sparse file
+  std::string naa;      // the device name hosts see for the LUN
+  std::string backing;  // the LUN's sparse file
   uint64_t size_bytes = 0;
+  nlohmann::json pv_object;  // the PV as provisioned
 };
 
 class World {
@@ -103,7 +105,7 @@ class World {
 
   Cluster& cluster();
   std::string kubeconfig() const;
-  sim::ontap::OntapSimulator& ontap(const std::string& array);
+  arrays::LabArray& array(const std::string& name);
   const WorldOptions& options() const { return options_; }
 
   // What hoist-vcsim printed on start (hosts, datastores, VMs with their morefs).
@@ -119,15 +121,15 @@ class World {
   std::string HostRoot(const std::string& host) const;
   bool HostHasDevice(const std::string& host, const std::string& naa) const;
   std::vector<std::string> HostTaskDirs(const std::string& host) const;
-  // LUN ids / entries the SAN directory still presents for `naa` (any initiator).
-  std::vector<std::string> SanEntries(const std::string& naa) const;
+  // The initiators the SAN directory presents `naa` to ("iqn.…", WWPNs, SDC GUIDs).
+  std::vector<std::string> SanInitiators(const std::string& naa) const;
+  // Those of them that belong to an ESXi host of the world (the xcopy mapping's).
+  std::vector<std::string> SanInitiatorsOfHosts(const std::string& naa) const;
 
-  // A LUN on `array`, a PV in its CSI driver's shape (Trident for ONTAP) and a Bound PVC `ns/name`.
+  // A Block PVC `ns/name` on `array`'s StorageClass, waited for until Bound.
   TargetVolume CreateTargetVolume(const std::string& ns, const std::string& name, const std::string& array,
                                   uint64_t size_bytes);
   std::string ReadLun(const TargetVolume& t) const;
-  // "igroup:lunId" mappings the array holds for the LUN.
-  std::vector<std::string> LunMappings(const TargetVolume& t);
 
   // The per-disk Secret's keys for a copy onto `array` (GOVMOMI_*, STORAGE_*, vendor keys).
   std::map<std::string, std::string> SecretData(const std::string& array) const;
@@ -141,8 +143,13 @@ class World {
   void WriteImages();
 
   WorldOptions options_;
+  TargetVolume Provision(const std::string& ns, const std::string& name, const std::string& array,
+                         uint64_t size_bytes, const nlohmann::json& extra_spec);
+  void Complete(TargetVolume& t);
+  std::string NaaOfBacking(const std::string& backing) const;
+
   std::unique_ptr<Cluster> cluster_;
-  std::map<std::string, std::unique_ptr<sim::ontap::OntapSimulator>> ontap_;
+  std::unique_ptr<arrays::LabArrays> arrays_;
   std::map<std::string, std::string> datastore_naa_;
   pid_t vcsim_pid_ = -1;
   std::vector<pid_t> sshd_pids_;

@@ -24,6 +24,9 @@
 #include "prom/metrics.h"
 #include "storage/config.h"
 #include "storage/ontap/ontap_array.h"
+#include "storage/powerflex/powerflex_array.h"
+#include "storage/primera3par/primera3par_array.h"
+#include "storage/vantara/vantara_array.h"
 #include "storage/registry.h"
 #include "vsphere/property.h"
 
@@ -45,6 +48,9 @@ std::string ReadFile(const std::string& path) {
 storage::VendorRegistry Vendors() {
   storage::VendorRegistry r;
   storage::ontap::RegisterVendor(r);
+  storage::primera3par::RegisterVendor(r);
+  storage::vantara::RegisterVendor(r);
+  storage::powerflex::RegisterVendor(r);
   return r;
 }
 
