@@ -174,6 +174,7 @@ void World::Start() {
   }
   StartVcenter();
   if (options_.ssh) StartSsh();
+  if (options_.controller) StartController();
   started_ = true;
 }
 
@@ -373,7 +374,101 @@ void World::StartSsh() {
   }
 }
 
+std::string World::Kubectl(const std::string& args, int* rc) const {
+  std::string out;
+  FILE* f = ::popen(("kubectl --request-timeout=20s --kubeconfig " + Quote(kubeconfig()) + " " + args + " 2>&1").c_str(), "r");
+  if (f == nullptr) return out;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0) out.append(buf, n);
+  int status = ::pclose(f);
+  if (rc != nullptr) *rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return out;
+}
+
+std::string World::controller_log() const { return ReadFile(fs::path(options_.dir) / "controller.log"); }
+
+void World::StartController() {
+  int rc = 0;
+  std::string crds = (fs::path(HOIST_LAB_XCOPY_SOURCE_DIR) / "deploy" / "crds").string();
+  std::string out = Kubectl("apply -f " + Quote(crds), &rc);
+  if (rc != 0) throw PreconditionError("applying hoist's CRDs with kubectl failed: " + out);
+  std::string bin = (fs::path(options_.bin_dir) / "hoist-controller").string();
+  std::vector<std::string> args = {bin, "--kubeconfig=" + kubeconfig(), "--metrics-address=127.0.0.1:0",
+                                   "--leader-elect=false", "--kube-api-qps=0"};
+  for (const auto& a : options_.controller_args) args.push_back(a);
+  std::vector<std::string> envs;
+  for (char** e = environ; *e != nullptr; ++e) {
+    if (std::string(*e).rfind("VSPHERE_COPY_OFFLOAD_POPULATOR_IMAGE=", 0) != 0) envs.push_back(*e);
+  }
+  envs.push_back("VSPHERE_COPY_OFFLOAD_POPULATOR_IMAGE=" + options_.populator_image);
+  std::vector<char*> argv, envp;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  for (auto& e : envs) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  std::string log = (fs::path(options_.dir) / "controller.log").string();
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_adddup2(&fa, 1, 2);
+  int r = posix_spawn(&controller_pid_, argv[0], &fa, nullptr, argv.data(), envp.data());
+  posix_spawn_file_actions_destroy(&fa);
+  if (r != 0) throw PreconditionError("cannot start " + bin + ": " + std::strerror(r));
+}
+
+TargetVolume World::CreateXcopyClaim(const std::string& ns, const std::string& name, const std::string& vm,
+                                     const std::string& array_name, uint64_t size_bytes,
+                                     const std::string& migration_host,
+                                     const std::map<std::string, std::string>& secret_extra) {
+  EnsureNamespace(ns);
+  std::string secret = name + "-0";
+  CreateSecret(ns, secret, array_name, secret_extra);
+  Store& store = cluster_->store();
+  auto crs = store.FindType("forklift.konveyor.io", "vspherexcopyvolumepopulators");
+  if (!crs) throw PreconditionError("the VSphereXcopyVolumePopulator CRD is not installed");
+  std::string vendor;
+  for (const auto& a : options_.arrays) {
+    if (a.name == array_name) vendor = a.vendor;
+  }
+  nlohmann::json spec = {{"vmId", VmMoref(vm)},
+                         {"vmdkPath", VmdkPath(vm)},
+                         {"secretName", secret},
+                         {"storageVendorProduct", vendor}};
+  if (!migration_host.empty()) spec["migrationHost"] = HostMoref(migration_host);
+  store.Create(*crs, ns,
+               {{"apiVersion", "forklift.konveyor.io/v1beta1"},
+                {"kind", "VSphereXcopyVolumePopulator"},
+                {"metadata", {{"name", name}, {"namespace", ns}, {"labels", {{"vmID", VmMoref(vm)}}}}},
+                {"spec", spec}});
+  return Provision(ns, name, array_name, size_bytes,
+                   {{"dataSourceRef",
+                     {{"apiGroup", "forklift.konveyor.io"}, {"kind", "VSphereXcopyVolumePopulator"}, {"name", name}}}});
+}
+
+bool World::WaitForPopulated(TargetVolume& t, int timeout_seconds) {
+  Store& store = cluster_->store();
+  ResourceType pvcs = store.MustType("", "persistentvolumeclaims");
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_seconds);
+  while (std::chrono::steady_clock::now() < deadline) {
+    nlohmann::json got = store.Get(pvcs, t.ns, t.pvc);
+    if (got.contains("status") && got["status"].value("phase", "") == "Bound") {
+      t.pv = got["spec"].value("volumeName", "");
+      Complete(t);
+      return true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
+
 void World::Stop() {
+  if (controller_pid_ > 0) {
+    ::kill(controller_pid_, SIGTERM);
+    ::waitpid(controller_pid_, nullptr, 0);
+    controller_pid_ = -1;
+  }
   for (pid_t p : sshd_pids_) {
     ::kill(p, SIGTERM);
     ::waitpid(p, nullptr, 0);
@@ -570,12 +665,17 @@ void World::EnsureNamespace(const std::string& ns) {
   }
 }
 
-void World::CreateSecret(const std::string& ns, const std::string& name, const std::string& array) {
+void World::CreateSecret(const std::string& ns, const std::string& name, const std::string& array,
+                         const std::map<std::string, std::string>& extra) {
   EnsureNamespace(ns);
   Store& store = cluster_->store();
   ResourceType secrets = store.MustType("", "secrets");
+  std::map<std::string, std::string> data = SecretData(array);
+  data["HOST_LEASE_NAMESPACE"] = ns;
+  for (const auto& [k, v] : options_.secret_extra) data[k] = v;
+  for (const auto& [k, v] : extra) data[k] = v;
   nlohmann::json s = {{"apiVersion", "v1"}, {"kind", "Secret"}, {"metadata", {{"name", name}, {"namespace", ns}}},
-                      {"type", "Opaque"}, {"stringData", SecretData(array)}};
+                      {"type", "Opaque"}, {"stringData", data}};
   if (store.TryGet(secrets, ns, name)) store.Delete(secrets, ns, name);
   store.Create(secrets, ns, s);
 }

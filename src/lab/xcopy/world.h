@@ -78,6 +78,12 @@ struct WorldOptions {
   // root's restricted key (the line `hoist esxi ssh-key-line` prints) running the wrapper against the
   // host's root, host keys pinned through SSH_KNOWN_HOSTS.
   bool ssh = false;
+  // hoist-controller (from bin_dir) against the cluster, with hoist's CRDs applied (kubectl) and the
+  // populator image mapped to hoist-populator; `controller_args` are added to its command line.
+  bool controller = false;
+  std::vector<std::string> controller_args = {"--scrape-interval=200ms"};
+  // Secret keys every per-disk Secret gets (e.g. the populator's HOIST_XCOPY_* intervals).
+  std::map<std::string, std::string> secret_extra;
 };
 
 // A volume on an array, provisioned through the array's StorageClass as its CSI driver would (and
@@ -133,13 +139,28 @@ class World {
 
   // The per-disk Secret's keys for a copy onto `array` (GOVMOMI_*, STORAGE_*, vendor keys).
   std::map<std::string, std::string> SecretData(const std::string& array) const;
-  // Creates (or replaces) Secret `ns/name` with SecretData(array).
-  void CreateSecret(const std::string& ns, const std::string& name, const std::string& array);
+  // Creates (or replaces) Secret `ns/name` with SecretData(array) and `extra`.
+  void CreateSecret(const std::string& ns, const std::string& name, const std::string& array,
+                    const std::map<std::string, std::string>& extra = {});
   void EnsureNamespace(const std::string& ns);
+
+  // What a migration plan creates for one disk (reference §1.3): the per-disk Secret, the
+  // VSphereXcopyVolumePopulator `ns/name` for `vm`'s first disk, and a Block PVC `ns/name` on `array`'s
+  // StorageClass whose dataSourceRef names the CR. `migration_host` is a host name of the world or "".
+  TargetVolume CreateXcopyClaim(const std::string& ns, const std::string& name, const std::string& vm,
+                                const std::string& array, uint64_t size_bytes, const std::string& migration_host = "",
+                                const std::map<std::string, std::string>& secret_extra = {});
+  // Waits until the claim is Bound (the populator finished and the controller rebound the volume);
+  // fills pv, backing and naa. False after `timeout_seconds`.
+  bool WaitForPopulated(TargetVolume& t, int timeout_seconds = 120);
+  // kubectl against the cluster; returns its output (stdout and stderr).
+  std::string Kubectl(const std::string& args, int* rc = nullptr) const;
+  std::string controller_log() const;
 
  private:
   void StartVcenter();
   void StartSsh();
+  void StartController();
   void WriteImages();
 
   WorldOptions options_;
@@ -153,6 +174,7 @@ class World {
   std::map<std::string, std::string> datastore_naa_;
   pid_t vcsim_pid_ = -1;
   std::vector<pid_t> sshd_pids_;
+  pid_t controller_pid_ = -1;
   int ssh_port_ = 0;
   std::string ssh_private_key_, ssh_public_key_, ssh_known_hosts_;
   nlohmann::json inventory_;
