@@ -68,8 +68,11 @@ CloneTask WrapperExecutor::StartClone(const CloneRequest& request) {
   CloneStarted started =
       ParseCloneReply(reply, request.source_vmdk + " onto " + request.target_device + " (" + host() + ")");
   log::Info("esxi", "clone started",
-            {{"host", host()}, {"method", method()}, {"task", started.task_id},
-             {"source", request.source_vmdk}, {"target", request.target_device}});
+            {{"host", host()},
+             {"method", method()},
+             {"task", started.task_id},
+             {"source", request.source_vmdk},
+             {"target", request.target_device}});
   return CloneTask{started.task_id, started.pid};
 }
 

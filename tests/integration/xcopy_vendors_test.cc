@@ -17,11 +17,8 @@
 #include "lab/xcopy/populator_process.h"
 #include "lab/xcopy/world.h"
 #include "storage/config.h"
-#include "storage/ontap/ontap_array.h"
-#include "storage/powerflex/powerflex_array.h"
-#include "storage/primera3par/primera3par_array.h"
+#include "storage/all/vendors.h"
 #include "storage/registry.h"
-#include "storage/vantara/vantara_array.h"
 
 namespace hoist::testing {
 namespace {
@@ -103,10 +100,7 @@ class XcopyVendorsTest : public ::testing::TestWithParam<std::tuple<std::string,
 
   std::vector<std::string> ArrayMappings(const std::string& vendor, const TargetVolume& t) {
     storage::VendorRegistry registry;
-    storage::ontap::RegisterVendor(registry);
-    storage::primera3par::RegisterVendor(registry);
-    storage::vantara::RegisterVendor(registry);
-    storage::powerflex::RegisterVendor(registry);
+    storage::all::RegisterVendors(registry);
     auto array = registry.Create(vendor, storage::ArrayConfigFromSecret(world_->SecretData(t.array)));
     const auto& csi = t.pv_object["spec"]["csi"];
     storage::VolumeRef ref{t.pv, csi.value("driver", ""), csi.value("volumeHandle", ""), {}};

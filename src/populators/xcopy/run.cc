@@ -23,10 +23,7 @@
 #include "populators/xcopy/options.h"
 #include "prom/metrics.h"
 #include "storage/config.h"
-#include "storage/ontap/ontap_array.h"
-#include "storage/powerflex/powerflex_array.h"
-#include "storage/primera3par/primera3par_array.h"
-#include "storage/vantara/vantara_array.h"
+#include "storage/all/vendors.h"
 #include "storage/registry.h"
 #include "vsphere/property.h"
 
@@ -47,10 +44,7 @@ std::string ReadFile(const std::string& path) {
 // The vendors this program knows (storage/<vendor>/ registers each).
 storage::VendorRegistry Vendors() {
   storage::VendorRegistry r;
-  storage::ontap::RegisterVendor(r);
-  storage::primera3par::RegisterVendor(r);
-  storage::vantara::RegisterVendor(r);
-  storage::powerflex::RegisterVendor(r);
+  storage::all::RegisterVendors(r);
   return r;
 }
 

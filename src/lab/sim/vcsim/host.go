@@ -105,6 +105,9 @@ func newHostState(l *lab, spec worldHost, ref types.ManagedObjectReference, inde
 			model: "Emulex LightPulse LPe32000 PCIe Fibre Channel Adapter",
 		})
 	}
+	if spec.SDC != nil {
+		h.adapters = append(h.adapters, sdcAdapter(spec.SDC))
+	}
 	iqn := spec.IQN
 	if iqn == "" && len(spec.FC) == 0 {
 		iqn = fmt.Sprintf("iqn.1998-01.com.vmware:%s-%08x", strings.Split(spec.Name, ".")[0], hash32(spec.Name))
@@ -172,6 +175,7 @@ func newHostState(l *lab, spec worldHost, ref types.ManagedObjectReference, inde
 	if err := h.registerEsxcli(); err != nil {
 		return nil, err
 	}
+	h.registerKernelModules()
 	return h, nil
 }
 
@@ -320,6 +324,9 @@ func sanKey(name string) string {
 	k := strings.ToLower(name)
 	if strings.HasPrefix(k, "iqn.") || strings.HasPrefix(k, "eui.") || strings.HasPrefix(k, "naa.") {
 		return k
+	}
+	if isSDCGUID(k) {
+		return sdcKey(k)
 	}
 	k = strings.TrimPrefix(k, "fc.")
 	if parts := strings.SplitN(k, ":", 2); len(parts) == 2 && len(parts[0]) == 16 {
@@ -518,6 +525,8 @@ func (h *hostState) publishLocked() {
 				HostHostBusAdapter: hba, NodeWorldWideName: int64(wwnn), PortWorldWideName: int64(wwpn),
 				PortType: "fabric", Speed: 32,
 			})
+		} else if a.kind == "sdc" {
+			info.HostBusAdapter = append(info.HostBusAdapter, &types.HostBlockHba{HostHostBusAdapter: hba})
 		} else {
 			info.HostBusAdapter = append(info.HostBusAdapter, &types.HostInternetScsiHba{
 				HostHostBusAdapter: hba, IsSoftwareBased: true, IScsiName: a.uid,
@@ -566,6 +575,9 @@ func (h *hostState) publishLocked() {
 		if d.kind() == "iscsi" {
 			lu := info.ScsiLun[len(info.ScsiLun)-1].(*types.HostScsiDisk)
 			lu.DisplayName = fmt.Sprintf("%s iSCSI Disk (%s)", strings.TrimSpace(d.vendor), naa)
+		} else if d.kind() == "sdc" {
+			lu := info.ScsiLun[len(info.ScsiLun)-1].(*types.HostScsiDisk)
+			lu.DisplayName = fmt.Sprintf("%s Disk (%s)", strings.TrimSpace(d.vendor), naa)
 		}
 		luKey := "key-vim.host.MultipathInfo.LogicalUnit-" + uuid
 		lu := types.HostMultipathInfoLogicalUnit{
@@ -588,6 +600,8 @@ func (h *hostState) publishLocked() {
 			}
 			if a.kind == "fc" {
 				p.Transport = &types.HostFibreChannelTargetTransport{PortWorldWideName: 0x5000000000000001, NodeWorldWideName: 0x5000000000000000}
+			} else if a.kind == "sdc" {
+				p.Transport = &types.HostBlockAdapterTargetTransport{}
 			} else {
 				p.Transport = &types.HostInternetScsiTargetTransport{IScsiName: d.targetIQN(), Address: []string{"127.0.0.1:3260"}}
 			}
