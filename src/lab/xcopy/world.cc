@@ -195,6 +195,7 @@ void World::StartVcenter() {
     if (!h.iqn.empty()) jh["iqn"] = h.iqn;
     for (const auto& [wwnn, wwpn] : h.fc) jh["fc"].push_back({{"wwnn", wwnn}, {"wwpn", wwpn}});
     if (!h.settings.empty()) jh["settings"] = h.settings;
+    if (!h.sdc_guid.empty()) jh["sdc"] = {{"guid", h.sdc_guid}, {"mdmIps", {"127.30.0.1"}}};
     jh["managementIp"] = ManagementIp(world["hosts"].size());
     world["hosts"].push_back(jh);
   }
@@ -216,6 +217,7 @@ void World::StartVcenter() {
                                    {"model", model},
                                    {"capacityBytes", d.lun_bytes}});
     if (!d.transport.empty()) world["datastores"].back()["transport"] = d.transport;
+    if (!d.hosts.empty()) world["datastores"].back()["hosts"] = d.hosts;
   }
   for (const auto& v : options_.vms) {
     uint64_t n = v.data_bytes == 0 ? v.disk_bytes : std::min(v.data_bytes, v.disk_bytes);

@@ -49,6 +49,7 @@ struct DatastoreSpec {
   std::string array = "ontap1";   // the array whose LUN backs it; one without a simulator is a foreign array
   std::string transport;  // iscsi or fc paths from the hosts; empty: iSCSI where a host has it, else FC
   uint64_t lun_bytes = 64ull << 20;
+  std::vector<std::string> hosts;  // hosts that mount it; empty: all
 };
 
 struct VmSpec {
