@@ -386,9 +386,13 @@ TEST_F(PlannerLab, VmsBeyondTheInflightLimitWaitWithoutVolumes) {
     return Owned(res::kPersistentVolumeClaim, plan, vm1).size() == 2 && Owned(res::kPersistentVolumeClaim, plan, vm2).size() == 1;
   }));
   EXPECT_TRUE(Owned(res::kPersistentVolumeClaim, plan, vm3).empty());
-  json waiting = VmStatus(GetPlan("queue"), vm3);
-  EXPECT_EQ(waiting["phase"], "Pending");
-  EXPECT_NE(waiting.value("reason", "").find("MAX_VM_INFLIGHT"), std::string::npos) << waiting.dump();
+  // The status is written after the pass that made the volumes: wait for it.
+  json waiting;
+  EXPECT_TRUE(Eventually([&] {
+    waiting = VmStatus(GetPlan("queue"), vm3);
+    return waiting["phase"] == "Pending" && waiting.value("reason", "").find("MAX_VM_INFLIGHT") != std::string::npos;
+  })) << waiting.dump();
+  EXPECT_TRUE(Owned(res::kPersistentVolumeClaim, plan, vm3).empty());
 
   for (const json& pvc : Owned(res::kPersistentVolumeClaim, plan, vm1)) lab_->BindLikeThePopulator(pvc);
   ASSERT_TRUE(Eventually([&] {
