@@ -32,8 +32,9 @@ class OntapBackend : public VolumeBackend {
 
   ProvisionedVolume Create(const VolumeRequest& r) override {
     if (!r.block) {
-      throw PreconditionError("lab array classes provision raw block volumes: set volumeMode: Block on claim " +
-                              r.claim_namespace + "/" + r.claim_name);
+      throw PreconditionError(
+          "lab array classes provision raw block volumes: set volumeMode: Block on claim " +
+          r.claim_namespace + "/" + r.claim_name);
     }
     HandleShape h = MakeHandle("trident", r);
     const std::string path = "/vol/" + h.volume_attributes["internalName"] + "/lun0";
@@ -104,6 +105,7 @@ class OntapLabArray : public LabArray {
   const ArrayInfo& info() const override { return info_; }
   std::shared_ptr<VolumeBackend> backend() override { return backend_; }
   void Stop() override { sim_->Stop(); }
+  void InjectFaultForTest(const sim::common::Fault& fault) override { sim_->InjectFaultForTest(fault); }
 
  private:
   std::shared_ptr<OntapSimulator> sim_;

@@ -45,8 +45,9 @@ class PowerFlexBackend : public VolumeBackend {
 
   ProvisionedVolume Create(const VolumeRequest& r) override {
     if (!r.block) {
-      throw PreconditionError("lab array classes provision raw block volumes: set volumeMode: Block on claim " +
-                              r.claim_namespace + "/" + r.claim_name);
+      throw PreconditionError(
+          "lab array classes provision raw block volumes: set volumeMode: Block on claim " +
+          r.claim_namespace + "/" + r.claim_name);
     }
     // PowerFlex volume names have at most 31 characters.
     const std::string name = r.pv_name.substr(0, 31);
@@ -125,6 +126,7 @@ class PowerFlexLabArray : public LabArray {
   const ArrayInfo& info() const override { return info_; }
   std::shared_ptr<VolumeBackend> backend() override { return backend_; }
   void Stop() override { sim_->Stop(); }
+  void InjectFaultForTest(const sim::common::Fault& fault) override { sim_->InjectFaultForTest(fault); }
 
  private:
   std::shared_ptr<PowerFlexSimulator> sim_;

@@ -33,8 +33,9 @@ class Primera3parBackend : public VolumeBackend {
 
   ProvisionedVolume Create(const VolumeRequest& r) override {
     if (!r.block) {
-      throw PreconditionError("lab array classes provision raw block volumes: set volumeMode: Block on claim " +
-                              r.claim_namespace + "/" + r.claim_name);
+      throw PreconditionError(
+          "lab array classes provision raw block volumes: set volumeMode: Block on claim " +
+          r.claim_namespace + "/" + r.claim_name);
     }
     HandleShape h = MakeHandle("hpe", r);
     const std::string name = VolumeName(h.volume_handle);
@@ -104,6 +105,7 @@ class Primera3parLabArray : public LabArray {
   const ArrayInfo& info() const override { return info_; }
   std::shared_ptr<VolumeBackend> backend() override { return backend_; }
   void Stop() override { sim_->Stop(); }
+  void InjectFaultForTest(const sim::common::Fault& fault) override { sim_->InjectFaultForTest(fault); }
 
  private:
   std::shared_ptr<Primera3parSimulator> sim_;

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <algorithm>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -17,7 +18,8 @@
 
 #include "core/error.h"
 #include "lab/cluster.h"
-#include "lab/sim/ontap/simulator.h"
+#include "lab/arrays/lab_array.h"
+#include "lab/arrays/lab_arrays.h"
 #include "lab/store.h"
 
 extern char** environ;
@@ -130,42 +132,15 @@ World::~World() { Stop(); }
 Cluster& World::cluster() { return *cluster_; }
 std::string World::kubeconfig() const { return cluster_->kubeconfig_path(); }
 
-sim::ontap::OntapSimulator& World::ontap(const std::string& array) {
-  auto it = ontap_.find(array);
-  if (it == ontap_.end()) throw BugError("xcopy world: no ONTAP array " + array);
-  return *it->second;
+arrays::LabArray& World::array(const std::string& name) {
+  for (const auto& a : arrays_->arrays()) {
+    if (a->info().name == name) return *a;
+  }
+  throw BugError("xcopy world: no array " + name);
 }
 
 void World::Start() {
   fs::path dir = options_.dir;
-  fs::create_directories(dir / "san");
-  // Arrays first: the datastores' LUNs live on them.
-  for (const auto& a : options_.arrays) {
-    if (a.vendor != "ontap") throw PreconditionError("xcopy world: no simulator for vendor " + a.vendor + " yet");
-    sim::ontap::SimulatorOptions so;
-    so.lun_dir = (dir / "arrays" / a.name).string();
-    so.san_dir = (dir / "san").string();
-    so.username = options_.array_user;
-    so.password = options_.array_password;
-    so.array_name = a.name;
-    auto sim = std::make_unique<sim::ontap::OntapSimulator>(so);
-    sim->Start();
-    ontap_[a.name] = std::move(sim);
-  }
-  for (const auto& d : options_.datastores) {
-    auto it = ontap_.find(d.array);
-    if (it != ontap_.end()) {
-      std::string flexvol = "ds_" + d.name;
-      for (auto& c : flexvol) {
-        if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
-      }
-      datastore_naa_[d.name] = it->second->CreateLun("/vol/" + flexvol + "/lun0", d.lun_bytes).naa;
-    } else {
-      // A LUN of an array the lab does not simulate (another vendor): only its name matters.
-      std::string serial = (d.name + "FOREIGN00000").substr(0, 12);
-      datastore_naa_[d.name] = "naa.624a9370" + Hex(serial).substr(0, 24);
-    }
-  }
   ClusterOptions co;
   co.dir = (dir / "cluster").string();
   co.nodes = options_.nodes;
@@ -174,8 +149,32 @@ void World::Start() {
   cluster_ = std::make_unique<Cluster>(co);
   WriteImages();
   cluster_->Start();
+  // The arrays (the lab's: a simulator, a volume backend and a StorageClass each).
+  std::vector<arrays::ArraySpec> specs;
+  for (const auto& a : options_.arrays) {
+    arrays::ArraySpec spec;
+    spec.name = a.name;
+    spec.vendor = a.vendor;
+    spec.options = a.options;
+    specs.push_back(spec);
+  }
+  arrays_ = std::make_unique<arrays::LabArrays>(*cluster_, specs);
+  // Each datastore's LUN is a volume on its array, provisioned like any other.
+  for (const auto& d : options_.datastores) {
+    bool simulated = false;
+    for (const auto& a : options_.arrays) simulated = simulated || a.name == d.array;
+    if (simulated) {
+      TargetVolume v = Provision("lab-vsphere", "datastore-" + d.name, d.array, d.lun_bytes, nullptr);
+      datastore_naa_[d.name] = v.naa;
+    } else {
+      // A LUN of an array the lab does not simulate (another vendor): only its name matters.
+      std::string serial = (d.name + "FOREIGN00000").substr(0, 12);
+      datastore_naa_[d.name] = "naa.624a9370" + Hex(serial).substr(0, 24);
+    }
+  }
   StartVcenter();
   if (options_.ssh) StartSsh();
+  if (options_.controller) StartController();
   started_ = true;
 }
 
@@ -188,7 +187,7 @@ void World::WriteImages() {
 void World::StartVcenter() {
   fs::path dir = options_.dir;
   nlohmann::json world;
-  world["sanDir"] = (dir / "san").string();
+  world["sanDir"] = arrays_->san_dir();
   world["stateDir"] = (dir / "esxi").string();
   world["env"] = options_.esxi_env;
   for (const auto& h : options_.hosts) {
@@ -196,20 +195,29 @@ void World::StartVcenter() {
     if (!h.iqn.empty()) jh["iqn"] = h.iqn;
     for (const auto& [wwnn, wwpn] : h.fc) jh["fc"].push_back({{"wwnn", wwnn}, {"wwpn", wwpn}});
     if (!h.settings.empty()) jh["settings"] = h.settings;
+    if (!h.sdc_guid.empty()) jh["sdc"] = {{"guid", h.sdc_guid}, {"mdmIps", {"127.30.0.1"}}};
     jh["managementIp"] = ManagementIp(world["hosts"].size());
     world["hosts"].push_back(jh);
   }
   for (const auto& d : options_.datastores) {
     fs::create_directories(dir / "datastores" / d.name);
-    bool netapp = ontap_.count(d.array) != 0;
+    std::string vendor = "PURE", model = "FlashArray";  // a foreign array's
+    for (const auto& a : options_.arrays) {
+      if (a.name != d.array) continue;
+      if (a.vendor == "ontap") vendor = "NETAPP", model = "LUN C-Mode";
+      if (a.vendor == "primera3par") vendor = "3PARdata", model = "VV";
+      if (a.vendor == "vantara") vendor = "HITACHI", model = "OPEN-V";
+      if (a.vendor == "powerflex") vendor = "EMC", model = "PowerFlex";
+    }
     world["datastores"].push_back({{"name", d.name},
                                    {"naa", datastore_naa_.at(d.name)},
                                    {"dir", (dir / "datastores" / d.name).string()},
                                    {"array", d.array},
-                                   {"vendor", netapp ? "NETAPP" : "PURE"},
-                                   {"model", netapp ? "LUN C-Mode" : "FlashArray"},
+                                   {"vendor", vendor},
+                                   {"model", model},
                                    {"capacityBytes", d.lun_bytes}});
     if (!d.transport.empty()) world["datastores"].back()["transport"] = d.transport;
+    if (!d.hosts.empty()) world["datastores"].back()["hosts"] = d.hosts;
   }
   for (const auto& v : options_.vms) {
     uint64_t n = v.data_bytes == 0 ? v.disk_bytes : std::min(v.data_bytes, v.disk_bytes);
@@ -368,7 +376,101 @@ void World::StartSsh() {
   }
 }
 
+std::string World::Kubectl(const std::string& args, int* rc) const {
+  std::string out;
+  FILE* f = ::popen(("kubectl --request-timeout=20s --kubeconfig " + Quote(kubeconfig()) + " " + args + " 2>&1").c_str(), "r");
+  if (f == nullptr) return out;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0) out.append(buf, n);
+  int status = ::pclose(f);
+  if (rc != nullptr) *rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return out;
+}
+
+std::string World::controller_log() const { return ReadFile(fs::path(options_.dir) / "controller.log"); }
+
+void World::StartController() {
+  int rc = 0;
+  std::string crds = (fs::path(HOIST_LAB_XCOPY_SOURCE_DIR) / "deploy" / "crds").string();
+  std::string out = Kubectl("apply -f " + Quote(crds), &rc);
+  if (rc != 0) throw PreconditionError("applying hoist's CRDs with kubectl failed: " + out);
+  std::string bin = (fs::path(options_.bin_dir) / "hoist-controller").string();
+  std::vector<std::string> args = {bin, "--kubeconfig=" + kubeconfig(), "--metrics-address=127.0.0.1:0",
+                                   "--leader-elect=false", "--kube-api-qps=0"};
+  for (const auto& a : options_.controller_args) args.push_back(a);
+  std::vector<std::string> envs;
+  for (char** e = environ; *e != nullptr; ++e) {
+    if (std::string(*e).rfind("VSPHERE_COPY_OFFLOAD_POPULATOR_IMAGE=", 0) != 0) envs.push_back(*e);
+  }
+  envs.push_back("VSPHERE_COPY_OFFLOAD_POPULATOR_IMAGE=" + options_.populator_image);
+  std::vector<char*> argv, envp;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  for (auto& e : envs) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  std::string log = (fs::path(options_.dir) / "controller.log").string();
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_adddup2(&fa, 1, 2);
+  int r = posix_spawn(&controller_pid_, argv[0], &fa, nullptr, argv.data(), envp.data());
+  posix_spawn_file_actions_destroy(&fa);
+  if (r != 0) throw PreconditionError("cannot start " + bin + ": " + std::strerror(r));
+}
+
+TargetVolume World::CreateXcopyClaim(const std::string& ns, const std::string& name, const std::string& vm,
+                                     const std::string& array_name, uint64_t size_bytes,
+                                     const std::string& migration_host,
+                                     const std::map<std::string, std::string>& secret_extra) {
+  EnsureNamespace(ns);
+  std::string secret = name + "-0";
+  CreateSecret(ns, secret, array_name, secret_extra);
+  Store& store = cluster_->store();
+  auto crs = store.FindType("forklift.konveyor.io", "vspherexcopyvolumepopulators");
+  if (!crs) throw PreconditionError("the VSphereXcopyVolumePopulator CRD is not installed");
+  std::string vendor;
+  for (const auto& a : options_.arrays) {
+    if (a.name == array_name) vendor = a.vendor;
+  }
+  nlohmann::json spec = {{"vmId", VmMoref(vm)},
+                         {"vmdkPath", VmdkPath(vm)},
+                         {"secretName", secret},
+                         {"storageVendorProduct", vendor}};
+  if (!migration_host.empty()) spec["migrationHost"] = HostMoref(migration_host);
+  store.Create(*crs, ns,
+               {{"apiVersion", "forklift.konveyor.io/v1beta1"},
+                {"kind", "VSphereXcopyVolumePopulator"},
+                {"metadata", {{"name", name}, {"namespace", ns}, {"labels", {{"vmID", VmMoref(vm)}}}}},
+                {"spec", spec}});
+  return Provision(ns, name, array_name, size_bytes,
+                   {{"dataSourceRef",
+                     {{"apiGroup", "forklift.konveyor.io"}, {"kind", "VSphereXcopyVolumePopulator"}, {"name", name}}}});
+}
+
+bool World::WaitForPopulated(TargetVolume& t, int timeout_seconds) {
+  Store& store = cluster_->store();
+  ResourceType pvcs = store.MustType("", "persistentvolumeclaims");
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_seconds);
+  while (std::chrono::steady_clock::now() < deadline) {
+    nlohmann::json got = store.Get(pvcs, t.ns, t.pvc);
+    if (got.contains("status") && got["status"].value("phase", "") == "Bound") {
+      t.pv = got["spec"].value("volumeName", "");
+      Complete(t);
+      return true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
+
 void World::Stop() {
+  if (controller_pid_ > 0) {
+    ::kill(controller_pid_, SIGTERM);
+    ::waitpid(controller_pid_, nullptr, 0);
+    controller_pid_ = -1;
+  }
   for (pid_t p : sshd_pids_) {
     ::kill(p, SIGTERM);
     ::waitpid(p, nullptr, 0);
@@ -380,8 +482,8 @@ void World::Stop() {
     ::waitpid(vcsim_pid_, &status, 0);
     vcsim_pid_ = -1;
   }
+  if (arrays_) arrays_->Stop();
   if (cluster_) cluster_->Stop();
-  for (auto& [name, sim] : ontap_) sim->Stop();
   started_ = false;
 }
 
@@ -420,79 +522,120 @@ std::vector<std::string> World::HostTaskDirs(const std::string& host) const {
   return out;
 }
 
-std::vector<std::string> World::SanEntries(const std::string& naa) const {
+std::vector<std::string> World::SanInitiators(const std::string& naa) const {
   std::vector<std::string> out;
   std::error_code ec;
-  for (const auto& ini : fs::directory_iterator(fs::path(options_.dir) / "san", ec)) {
-    if (fs::exists(ini.path() / naa)) out.push_back(ini.path().filename().string() + "/" + naa);
+  for (const auto& ini : fs::directory_iterator(arrays_->san_dir(), ec)) {
+    if (fs::exists(ini.path() / naa)) out.push_back(ini.path().filename().string());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::vector<std::string> World::SanInitiatorsOfHosts(const std::string& naa) const {
+  // Initiator directory names are IQNs, WWPNs (with or without colons), fc.<wwnn>:<wwpn> or SDC GUIDs.
+  auto norm = [](const std::string& s) {
+    std::string o;
+    for (char c : s) {
+      if (c != ':') o += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    return o;
+  };
+  std::vector<std::string> ours;
+  for (const auto& h : options_.hosts) {
+    if (!h.iqn.empty()) ours.push_back(norm(h.iqn));
+    for (const auto& [wwnn, wwpn] : h.fc) {
+      ours.push_back(norm(wwpn));
+      ours.push_back("fc." + norm(wwnn) + norm(wwpn));
+    }
+    if (!h.sdc_guid.empty()) ours.push_back(norm(h.sdc_guid));
+  }
+  std::vector<std::string> out;
+  for (const auto& ini : SanInitiators(naa)) {
+    if (std::find(ours.begin(), ours.end(), norm(ini)) != ours.end()) out.push_back(ini);
   }
   return out;
 }
 
-TargetVolume World::CreateTargetVolume(const std::string& ns, const std::string& name, const std::string& array,
-                                       uint64_t size_bytes) {
-  EnsureNamespace(ns);
-  TargetVolume t;
-  t.ns = ns;
-  t.pvc = name;
-  t.array = array;
-  t.size_bytes = size_bytes;
-  static std::atomic<int> counter{0};
-  std::mt19937 rng(static_cast<uint32_t>(std::hash<std::string>()(ns + "/" + name)) + counter++);
-  char id[13];
-  std::snprintf(id, sizeof(id), "%08x%04x", static_cast<unsigned>(rng()), static_cast<unsigned>(rng() & 0xffff));
-  t.pv = std::string("pvc-") + id;
-  std::string internal = "trident_pvc_" + std::string(id);
-  t.lun_path = "/vol/" + internal + "/lun0";
-  sim::ontap::SimLun lun = ontap(array).CreateLun(t.lun_path, size_bytes);
-  t.naa = lun.naa;
-  t.backing = lun.backing;
+std::string World::NaaOfBacking(const std::string& backing) const {
+  std::error_code ec;
+  for (const auto& ini : fs::directory_iterator(arrays_->san_dir(), ec)) {
+    for (const auto& e : fs::directory_iterator(ini.path(), ec)) {
+      if (e.path().filename().string().find(".tmp") != std::string::npos) continue;
+      std::string target;
+      if (fs::is_symlink(e.symlink_status())) {
+        target = fs::read_symlink(e.path()).string();
+      } else {
+        try {
+          target = nlohmann::json::parse(ReadFile(e.path())).value("backing", "");
+        } catch (const std::exception&) {
+        }
+      }
+      if (!target.empty() && fs::equivalent(target, backing, ec)) return e.path().filename().string();
+    }
+  }
+  return "";
+}
 
+TargetVolume World::Provision(const std::string& ns, const std::string& name, const std::string& array_name,
+                              uint64_t size_bytes, const nlohmann::json& extra_spec) {
+  EnsureNamespace(ns);
   Store& store = cluster_->store();
-  ResourceType pvs = store.MustType("", "persistentvolumes");
   ResourceType pvcs = store.MustType("", "persistentvolumeclaims");
-  std::string cls = array + "-san";
-  nlohmann::json pv = {
-      {"apiVersion", "v1"},
-      {"kind", "PersistentVolume"},
-      {"metadata", {{"name", t.pv}, {"annotations", {{"pv.kubernetes.io/provisioned-by", "csi.trident.netapp.io"}}}}},
-      {"spec",
-       {{"capacity", {{"storage", std::to_string(size_bytes)}}},
-        {"accessModes", {"ReadWriteOnce"}},
-        {"volumeMode", "Block"},
-        {"persistentVolumeReclaimPolicy", "Retain"},
-        {"storageClassName", cls},
-        {"claimRef", {{"namespace", ns}, {"name", name}}},
-        {"csi",
-         {{"driver", "csi.trident.netapp.io"},
-          {"volumeHandle", t.pv},
-          {"volumeAttributes",
-           {{"internalName", internal}, {"name", t.pv}, {"protocol", "block"}, {"backendUUID", "lab-" + array}}}}}}}};
-  store.Create(pvs, "", pv);
   nlohmann::json pvc = {{"apiVersion", "v1"},
                         {"kind", "PersistentVolumeClaim"},
                         {"metadata", {{"name", name}, {"namespace", ns}}},
                         {"spec",
                          {{"accessModes", {"ReadWriteOnce"}},
                           {"volumeMode", "Block"},
-                          {"storageClassName", cls},
-                          {"volumeName", t.pv},
+                          {"storageClassName", array(array_name).info().storage_class},
                           {"resources", {{"requests", {{"storage", std::to_string(size_bytes)}}}}}}}};
+  if (extra_spec.is_object()) pvc["spec"].update(extra_spec);
   store.Create(pvcs, ns, pvc);
   cluster_->Poke();
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  TargetVolume t;
+  t.ns = ns;
+  t.pvc = name;
+  t.array = array_name;
+  t.size_bytes = size_bytes;
+  if (extra_spec.is_object() && extra_spec.contains("dataSourceRef")) return t;  // its populator binds it
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   while (true) {
     nlohmann::json got = store.Get(pvcs, ns, name);
-    if (got.contains("status") && got["status"].value("phase", "") == "Bound") break;
-    if (std::chrono::steady_clock::now() > deadline) throw BugError("xcopy world: PVC " + ns + "/" + name + " did not bind");
+    if (got.contains("status") && got["status"].value("phase", "") == "Bound") {
+      t.pv = got["spec"].value("volumeName", "");
+      break;
+    }
+    if (std::chrono::steady_clock::now() > deadline) {
+      throw PreconditionError("xcopy world: PVC " + ns + "/" + name + " on array " + array_name +
+                              " did not bind: " + got.dump());
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
+  Complete(t);
   return t;
 }
 
-std::string World::ReadLun(const TargetVolume& t) const { return ReadFile(t.backing); }
+void World::Complete(TargetVolume& t) {
+  Store& store = cluster_->store();
+  t.pv_object = store.Get(store.MustType("", "persistentvolumes"), "", t.pv);
+  t.backing = t.pv_object["metadata"]["annotations"].value("lab.hoist.io/data-path", "");
+  // The node mapping made at provisioning names the device in the SAN directory.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while ((t.naa = NaaOfBacking(t.backing)).empty() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  if (t.naa.empty()) {
+    throw BugError("xcopy world: no SAN entry presents the LUN of PV " + t.pv + " (" + t.backing + ")");
+  }
+}
 
-std::vector<std::string> World::LunMappings(const TargetVolume& t) { return ontap(t.array).MappingsForTest(t.lun_path); }
+TargetVolume World::CreateTargetVolume(const std::string& ns, const std::string& name, const std::string& array_name,
+                                       uint64_t size_bytes) {
+  return Provision(ns, name, array_name, size_bytes, nullptr);
+}
+
+std::string World::ReadLun(const TargetVolume& t) const { return ReadFile(t.backing); }
 
 std::map<std::string, std::string> World::SecretData(const std::string& array) const {
   std::map<std::string, std::string> d = {
@@ -500,8 +643,6 @@ std::map<std::string, std::string> World::SecretData(const std::string& array) c
       {"GOVMOMI_USERNAME", options_.vcenter_user},
       {"GOVMOMI_PASSWORD", options_.vcenter_password},
       {"cacert", ReadFile(vcenter_ca_file())},
-      {"STORAGE_USERNAME", options_.array_user},
-      {"STORAGE_PASSWORD", options_.array_password},
   };
   if (options_.ssh) {
     // Forklift passes the provider's key pair base64-encoded; hoist also takes pinned host keys and
@@ -511,11 +652,9 @@ std::map<std::string, std::string> World::SecretData(const std::string& array) c
     d["SSH_KNOWN_HOSTS"] = Base64(ssh_known_hosts_);
     d["ESXI_SSH_PORT"] = std::to_string(ssh_port_);
   }
-  auto it = ontap_.find(array);
-  if (it != ontap_.end()) {
-    d["STORAGE_HOSTNAME"] = it->second->host();
-    d["STORAGE_CA_CERT"] = it->second->ca_pem();
-    d["ONTAP_SVM"] = "svm0";
+  for (const auto& a : arrays_->arrays()) {
+    if (a->info().name != array) continue;
+    for (const auto& [k, v] : a->info().secret) d[k] = v;
   }
   return d;
 }
@@ -528,12 +667,17 @@ void World::EnsureNamespace(const std::string& ns) {
   }
 }
 
-void World::CreateSecret(const std::string& ns, const std::string& name, const std::string& array) {
+void World::CreateSecret(const std::string& ns, const std::string& name, const std::string& array,
+                         const std::map<std::string, std::string>& extra) {
   EnsureNamespace(ns);
   Store& store = cluster_->store();
   ResourceType secrets = store.MustType("", "secrets");
+  std::map<std::string, std::string> data = SecretData(array);
+  data["HOST_LEASE_NAMESPACE"] = ns;
+  for (const auto& [k, v] : options_.secret_extra) data[k] = v;
+  for (const auto& [k, v] : extra) data[k] = v;
   nlohmann::json s = {{"apiVersion", "v1"}, {"kind", "Secret"}, {"metadata", {{"name", name}, {"namespace", ns}}},
-                      {"type", "Opaque"}, {"stringData", SecretData(array)}};
+                      {"type", "Opaque"}, {"stringData", data}};
   if (store.TryGet(secrets, ns, name)) store.Delete(secrets, ns, name);
   store.Create(secrets, ns, s);
 }

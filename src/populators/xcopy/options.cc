@@ -86,17 +86,26 @@ struct Flags {
   TypedFlag<std::string>& http_endpoint = set.String("http-endpoint", "", "ignored (Forklift compatibility)");
   TypedFlag<std::string>& metrics_path = set.String("metrics-path", "", "ignored (Forklift compatibility)");
   TypedFlag<bool>& version = set.Bool("version", false, "print the version and exit");
-  // hoist's additions.
+  // hoist's additions; the controller passes only Forklift's flags, so each also reads a variable the
+  // per-disk Secret may set.
   TypedFlag<std::string>& metrics_listen =
-      set.String("metrics-listen", "", "host:port of the HTTPS /metrics endpoint (default: pod address, 8443)");
-  TypedFlag<int64_t>& task_poll = set.Duration("task-poll-interval", 5000, "clone task poll interval");
-  TypedFlag<int64_t>& rescan_interval = set.Duration("rescan-interval", 5000, "pause between device rescans");
-  TypedFlag<int64_t>& rescan_attempts = set.Int("rescan-attempts", 5, "rescans before the device must show");
-  TypedFlag<int64_t>& cleanup_settle = set.Duration("cleanup-settle", 5000, "pause before the dead-path rescan");
-  TypedFlag<int64_t>& scrape_wait = set.Duration("scrape-wait", 10000, "final wait for the metrics scrape");
-  TypedFlag<int64_t>& clone_timeout = set.Duration("clone-timeout", 48LL * 3600 * 1000, "give up on a clone after this");
+      set.String("metrics-listen", "", "host:port of the HTTPS /metrics endpoint (default: pod address, 8443)")
+          .Env("HOIST_XCOPY_METRICS_LISTEN");
+  TypedFlag<int64_t>& task_poll =
+      set.Duration("task-poll-interval", 5000, "clone task poll interval").Env("HOIST_XCOPY_TASK_POLL_INTERVAL");
+  TypedFlag<int64_t>& rescan_interval =
+      set.Duration("rescan-interval", 5000, "pause between device rescans").Env("HOIST_XCOPY_RESCAN_INTERVAL");
+  TypedFlag<int64_t>& rescan_attempts =
+      set.Int("rescan-attempts", 5, "rescans before the device must show").Env("HOIST_XCOPY_RESCAN_ATTEMPTS");
+  TypedFlag<int64_t>& cleanup_settle =
+      set.Duration("cleanup-settle", 5000, "pause before the dead-path rescan").Env("HOIST_XCOPY_CLEANUP_SETTLE");
+  TypedFlag<int64_t>& scrape_wait =
+      set.Duration("scrape-wait", 10000, "final wait for the metrics scrape").Env("HOIST_XCOPY_SCRAPE_WAIT");
+  TypedFlag<int64_t>& clone_timeout = set.Duration("clone-timeout", 48LL * 3600 * 1000, "give up on a clone after this")
+                                          .Env("HOIST_XCOPY_CLONE_TIMEOUT");
   TypedFlag<int64_t>& task_get_retries =
-      set.Int("task-get-retries", 5, "failed status polls in a row tolerated (after the executor's own retries)");
+      set.Int("task-get-retries", 5, "failed status polls in a row tolerated (after the executor's own retries)")
+          .Env("HOIST_XCOPY_TASK_GET_RETRIES");
 };
 
 std::unique_ptr<Flags> Parse(const std::vector<std::string>& args, const std::map<std::string, std::string>& env) {

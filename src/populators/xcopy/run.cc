@@ -23,7 +23,7 @@
 #include "populators/xcopy/options.h"
 #include "prom/metrics.h"
 #include "storage/config.h"
-#include "storage/ontap/ontap_array.h"
+#include "storage/all/vendors.h"
 #include "storage/registry.h"
 #include "vsphere/property.h"
 
@@ -44,7 +44,7 @@ std::string ReadFile(const std::string& path) {
 // The vendors this program knows (storage/<vendor>/ registers each).
 storage::VendorRegistry Vendors() {
   storage::VendorRegistry r;
-  storage::ontap::RegisterVendor(r);
+  storage::all::RegisterVendors(r);
   return r;
 }
 

@@ -67,6 +67,17 @@ type device struct {
 	static    bool // a datastore LUN from the world file: always present
 }
 
+// cloneOffload: whether ESXi's data mover can send XCOPY to this device. PowerFlex volumes reached
+// through the SDC (the scini driver) have no VAAI clone support, so clones onto them are host copies.
+func (d *device) cloneOffload() bool {
+	for _, a := range d.paths {
+		if a.driver == "scini" {
+			return false
+		}
+	}
+	return true
+}
+
 type advancedSetting struct {
 	path, desc         string
 	value, def, lo, hi int64
@@ -634,7 +645,11 @@ func (h *hostState) writeLabFactsLocked() {
 		}
 	}
 	for naa, d := range h.devices {
-		write(filepath.Join(dir, "device-array", naa), d.array)
+		array := d.array
+		if !d.cloneOffload() {
+			array = "" // no XCOPY onto it
+		}
+		write(filepath.Join(dir, "device-array", naa), array)
 	}
 	for name, ds := range h.lab.datastores {
 		write(filepath.Join(dir, "datastore-array", name), ds.spec.Array)
