@@ -12,6 +12,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "lab/provisioner.h"
+#include "lab/sim/common/sim_common.h"
 
 namespace hoist::lab::arrays {
 
@@ -62,6 +63,8 @@ class LabArray {
   virtual std::shared_ptr<VolumeBackend> backend() = 0;
   // Stops the REST endpoint; the array's state stays in its state directory.
   virtual void Stop() = 0;
+  // Makes the simulator fail or delay matching requests (tests of clients riding out array trouble).
+  virtual void InjectFaultForTest(const sim::common::Fault& fault) = 0;
 };
 
 struct LabArrayOptions {

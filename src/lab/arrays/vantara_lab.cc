@@ -114,6 +114,7 @@ class VantaraLabArray : public LabArray {
   const ArrayInfo& info() const override { return info_; }
   std::shared_ptr<VolumeBackend> backend() override { return backend_; }
   void Stop() override { sim_->Stop(); }
+  void InjectFaultForTest(const sim::common::Fault& fault) override { sim_->InjectFaultForTest(fault); }
 
  private:
   std::shared_ptr<VantaraSimulator> sim_;

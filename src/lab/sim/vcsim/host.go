@@ -67,6 +67,17 @@ type device struct {
 	static    bool // a datastore LUN from the world file: always present
 }
 
+// cloneOffload: whether ESXi's data mover can send XCOPY to this device. PowerFlex volumes reached
+// through the SDC (the scini driver) have no VAAI clone support, so clones onto them are host copies.
+func (d *device) cloneOffload() bool {
+	for _, a := range d.paths {
+		if a.driver == "scini" {
+			return false
+		}
+	}
+	return true
+}
+
 type advancedSetting struct {
 	path, desc         string
 	value, def, lo, hi int64
@@ -168,6 +179,7 @@ func newHostState(l *lab, spec worldHost, ref types.ManagedObjectReference, inde
 			}
 		}
 		h.base.SoftwareInternetScsiEnabled = iqn != ""
+		h.setManagementIPLocked()
 	})
 	h.publishLocked()
 	h.syncAdvancedOptions()
@@ -176,6 +188,32 @@ func newHostState(l *lab, spec worldHost, ref types.ManagedObjectReference, inde
 	}
 	h.registerKernelModules()
 	return h, nil
+}
+
+// setManagementIPLocked gives every vmknic of config.virtualNicManagerInfo the host's management address
+// (copied: the vnic specs come from vcsim's shared template data).
+func (h *hostState) setManagementIPLocked() {
+	vi := h.obj.Config.VirtualNicManagerInfo
+	if vi == nil {
+		return
+	}
+	ip := h.spec.ManagementIP
+	if ip == "" {
+		ip = "127.0.0.1"
+	}
+	c := *vi
+	c.NetConfig = append([]types.VirtualNicManagerNetConfig(nil), vi.NetConfig...)
+	for i := range c.NetConfig {
+		c.NetConfig[i].CandidateVnic = append([]types.HostVirtualNic(nil), c.NetConfig[i].CandidateVnic...)
+		for j := range c.NetConfig[i].CandidateVnic {
+			if old := c.NetConfig[i].CandidateVnic[j].Spec.Ip; old != nil {
+				n := *old
+				n.IpAddress = ip
+				c.NetConfig[i].CandidateVnic[j].Spec.Ip = &n
+			}
+		}
+	}
+	h.obj.Config.VirtualNicManagerInfo = &c
 }
 
 // wrapperVersion reads SCRIPT_VERSION="x.y.z" from the wrapper script.
@@ -420,6 +458,9 @@ func (h *hostState) rescanLocked(kind, adapterName string) {
 				}
 				continue
 			}
+			if h.deviceHidden(naa) {
+				continue
+			}
 			lun := h.nextLun
 			if e.LunID != nil {
 				lun = *e.LunID
@@ -585,6 +626,36 @@ func (h *hostState) publishLocked() {
 	})
 	h.storage.setInfo(&info)
 	h.syncLinksLocked(san)
+	h.writeLabFactsLocked()
+}
+
+// writeLabFactsLocked records, under <root>/lab/, what the ESXi data mover would know when a clone does
+// not come through vcsim's esxcli (the SSH method runs the wrapper straight from sshd): which array each
+// device and datastore is on, and the DataMover settings. The fake vmkfstools decides XCOPY from them.
+func (h *hostState) writeLabFactsLocked() {
+	dir := filepath.Join(h.root, "lab")
+	write := func(p, v string) {
+		_ = os.MkdirAll(filepath.Dir(p), 0o755)
+		if old, err := os.ReadFile(p); err == nil && string(old) == v {
+			return
+		}
+		tmp := p + ".tmp"
+		if os.WriteFile(tmp, []byte(v), 0o644) == nil {
+			_ = os.Rename(tmp, p)
+		}
+	}
+	for naa, d := range h.devices {
+		array := d.array
+		if !d.cloneOffload() {
+			array = "" // no XCOPY onto it
+		}
+		write(filepath.Join(dir, "device-array", naa), array)
+	}
+	for name, ds := range h.lab.datastores {
+		write(filepath.Join(dir, "datastore-array", name), ds.spec.Array)
+	}
+	write(filepath.Join(dir, "hw-move"), strconv.FormatInt(h.setting("/DataMover/HardwareAcceleratedMove"), 10))
+	write(filepath.Join(dir, "hw-transfer-kb"), strconv.FormatInt(h.setting("/DataMover/MaxHWTransferSize"), 10))
 }
 
 func (d *device) kind() string {

@@ -39,6 +39,9 @@ type worldHost struct {
 	Settings map[string]int64 `json:"settings"`
 	// Vibs replaces the installed VIB list. nil: vmkfstools-wrapper is installed (when a wrapper is configured).
 	Vibs []worldVib `json:"vibs"`
+	// ManagementIP is the address of the host's management vmknic (where the SSH method connects);
+	// default 127.0.0.1 (vcsim's own data names a private address nothing here may reach).
+	ManagementIP string `json:"managementIp"`
 	// SDC gives the host a PowerFlex SDC (the scini module; sdc.go).
 	SDC *worldSDC `json:"sdc"`
 }
