@@ -27,8 +27,8 @@
 #include "storage/ontap/ontap_array.h"
 #include "storage/powerflex/powerflex_array.h"
 #include "storage/primera3par/primera3par_array.h"
-#include "storage/vantara/vantara_array.h"
 #include "storage/registry.h"
+#include "storage/vantara/vantara_array.h"
 
 namespace {
 
@@ -91,8 +91,8 @@ class LabArrays : public ::testing::TestWithParam<VendorCase> {
   }
   void Up() {
     int rc = 0;
-    std::string out = Sh(Bin() + " lab up --detach --log-level warn --nodes 2 --dir " + dir_ + " --array a1=" +
-                             GetParam().vendor + " 2>&1",
+    std::string out = Sh(Bin() + " lab up --detach --log-level warn --nodes 2 --dir " + dir_ +
+                             " --array a1=" + GetParam().vendor + " 2>&1",
                          &rc);
     ASSERT_EQ(rc, 0) << out << ReadFile(dir_ + "/lab.log");
   }
@@ -118,9 +118,9 @@ class LabArrays : public ::testing::TestWithParam<VendorCase> {
       if (got == want) return ::testing::AssertionSuccess();
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
-    return ::testing::AssertionFailure() << what << " " << jsonpath << " = '" << got << "', want '" << want
-                                         << "'\n"
-                                         << K("get pods,pvc,pv -o wide 2>&1") << K("get events 2>&1");
+    return ::testing::AssertionFailure()
+           << what << " " << jsonpath << " = '" << got << "', want '" << want << "'\n"
+           << K("get pods,pvc,pv -o wide 2>&1") << K("get events 2>&1");
   }
   json Arrays() { return json::parse(ReadFile(dir_ + "/arrays.json")); }
   std::unique_ptr<hoist::storage::StorageArray> Client() {
@@ -142,14 +142,16 @@ class LabArrays : public ::testing::TestWithParam<VendorCase> {
 apiVersion: v1
 kind: PersistentVolumeClaim
 metadata:
-  name: )yaml" + name + R"yaml(
+  name: )yaml" +
+          name + R"yaml(
 spec:
   accessModes: [ReadWriteOnce]
   volumeMode: Block
   storageClassName: a1
   resources:
     requests:
-      storage: )yaml" + size + "\n");
+      storage: )yaml" +
+          size + "\n");
   }
   std::string dir_;
 };

@@ -7,6 +7,10 @@
 // cluster (CR status.progress and conditions, then a PV whose claimRef is the target PVC).
 #include <gtest/gtest.h>
 
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <set>
 
 #include "integration/planner_lab.h"
@@ -392,6 +396,31 @@ TEST_F(PlannerLab, VmsBeyondTheInflightLimitWaitWithoutVolumes) {
     return VmStatus(p, vm1)["phase"] == "Completed" && VmStatus(p, vm3)["phase"] == "CopyDisks";
   }));
   EXPECT_EQ(Owned(res::kPersistentVolumeClaim, plan, vm3).size(), 1u);
+}
+
+TEST_F(PlannerLab, HoistControllerRunsThePlannerWhenCopyOffloadIsOn) {
+  StorageSecret();
+  StorageMap("san");
+  json plan = Plan("by-controller", "san", {{{"name", "vm3"}}});
+  std::string bin = hoist::testing::BinDir() + "/hoist-controller";
+  std::string kubeconfig = lab_->kubeconfig();
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::setenv("FEATURE_COPY_OFFLOAD", "true", 1);
+    ::setenv("HOST_LEASE_NAMESPACE", "hoist-leases", 1);
+    std::freopen((dir_ + "/controller.log").c_str(), "w", stderr);
+    std::freopen("/dev/null", "w", stdout);
+    ::execl(bin.c_str(), bin.c_str(), "--kubeconfig", kubeconfig.c_str(), "--leader-elect=false",
+            "--metrics-address", "127.0.0.1:0", static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  bool created = Eventually([&] { return Owned(resources::kXcopyPopulator, plan).size() == 1; });
+  ::kill(pid, SIGTERM);
+  int st = 0;
+  ::waitpid(pid, &st, 0);
+  ASSERT_TRUE(created) << hoist::testing::ReadText(dir_ + "/controller.log");
+  EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << hoist::testing::ReadText(dir_ + "/controller.log");
+  EXPECT_TRUE(HasCondition("by-controller", "Executing"));
 }
 
 }  // namespace

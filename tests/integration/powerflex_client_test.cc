@@ -71,9 +71,12 @@ class PowerFlexClientTest : public ::testing::Test {
   }
   static common::Tuning Fast() { return common::Tuning{3, std::chrono::milliseconds(10)}; }
   VolumeRef Volume() const {
-    return VolumeRef{"pv-1", "csi-vxflexos.dellemc.com", sim_->system_id() + "-" + vol_.id, {{"Name", vol_.name}}};
+    return VolumeRef{
+        "pv-1", "csi-vxflexos.dellemc.com", sim_->system_id() + "-" + vol_.id, {{"Name", vol_.name}}};
   }
-  fs::path SanEntry(const std::string& sdc_guid, const std::string& eui) const { return dir_ / "san" / sdc_guid / eui; }
+  fs::path SanEntry(const std::string& sdc_guid, const std::string& eui) const {
+    return dir_ / "san" / sdc_guid / eui;
+  }
 
   fs::path dir_;
   std::unique_ptr<PowerFlexSimulator> sim_;
@@ -110,9 +113,11 @@ TEST_F(PowerFlexClientTest, ResolvesTheCsiVolumeToTheVolumeAndItsEui) {
     FAIL() << "expected an error";
   } catch (const Error& e) {
     EXPECT_EQ(e.error_class(), ErrorClass::kPrecondition);
-    EXPECT_NE(std::string(e.what()).find("volume 00000000deadbeef not found on PowerFlex"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("volume 00000000deadbeef not found on PowerFlex"), std::string::npos)
+        << e.what();
   }
-  EXPECT_EQ(sim_->RequestCountForTest("GET", "/api/instances/Volume::00000000deadbeef"), 1) << "a refusal is not retried";
+  EXPECT_EQ(sim_->RequestCountForTest("GET", "/api/instances/Volume::00000000deadbeef"), 1)
+      << "a refusal is not retried";
 }
 
 TEST_F(PowerFlexClientTest, TheEsxiSdcIsTheGroup) {
@@ -154,7 +159,8 @@ TEST_F(PowerFlexClientTest, MapListUnmapWithEuiSanEntries) {
 
   EXPECT_EQ(array.Map(lun, g.name).naa, vol_.eui);
   array.Map(lun, g.name);  // already mapped: nothing sent
-  EXPECT_EQ(sim_->RequestCountForTest("POST", "/api/instances/Volume::" + vol_.id + "/action/addMappedSdc"), 1);
+  EXPECT_EQ(sim_->RequestCountForTest("POST", "/api/instances/Volume::" + vol_.id + "/action/addMappedSdc"),
+            1);
   EXPECT_EQ(array.ListMappings(lun), (std::vector<std::string>{node_.id, esx_.id}));
   ASSERT_TRUE(fs::exists(SanEntry(guid, lun.naa)));
   auto entry = nlohmann::json::parse(ReadFile(SanEntry(guid, lun.naa)));
@@ -163,7 +169,8 @@ TEST_F(PowerFlexClientTest, MapListUnmapWithEuiSanEntries) {
 
   array.Unmap(lun, g.name);
   EXPECT_FALSE(fs::exists(SanEntry(guid, lun.naa)));
-  EXPECT_TRUE(fs::exists(SanEntry("0c6b3a1e-9e59-4f7b-a1e5-0b5c3f1d2a11", lun.naa))) << "the node keeps its mapping";
+  EXPECT_TRUE(fs::exists(SanEntry("0c6b3a1e-9e59-4f7b-a1e5-0b5c3f1d2a11", lun.naa)))
+      << "the node keeps its mapping";
   array.Unmap(lun, g.name);  // not mapped any more: success
   EXPECT_EQ(array.ListMappings(lun), std::vector<std::string>{node_.id});
 }
@@ -195,8 +202,9 @@ TEST_F(PowerFlexClientTest, Retries5xxAndTimeoutsMidFlow) {
     FAIL() << "expected an error";
   } catch (const Error& e) {
     EXPECT_EQ(e.error_class(), ErrorClass::kTransient);
-    EXPECT_NE(std::string(e.what()).find("unmapping volume " + vol_.id + " from SDC " + esx_.id + " on PowerFlex"),
-              std::string::npos)
+    EXPECT_NE(
+        std::string(e.what()).find("unmapping volume " + vol_.id + " from SDC " + esx_.id + " on PowerFlex"),
+        std::string::npos)
         << e.what();
   }
 }

@@ -54,7 +54,8 @@ class PowerFlexSdcTest : public ::testing::Test {
     const char* bin_dir = std::getenv("HOIST_BIN_DIR");
     ASSERT_NE(bin_dir, nullptr);
     fs::path bin = fs::path(bin_dir) / "hoist-vcsim";
-    ASSERT_TRUE(fs::exists(bin)) << bin << " is missing (needs golang-go and golang-github-vmware-govmomi-dev)";
+    ASSERT_TRUE(fs::exists(bin)) << bin
+                                 << " is missing (needs golang-go and golang-github-vmware-govmomi-dev)";
     std::string tmpl = (fs::temp_directory_path() / "hoist-pflex-sdc.XXXXXX").string();
     ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
     dir_ = tmpl;
@@ -71,13 +72,20 @@ class PowerFlexSdcTest : public ::testing::Test {
 
     nlohmann::json world = {
         {"sanDir", (dir_ / "san").string()},
-        {"hosts", {{{"name", "esx1.lab"}, {"iqn", "iqn.1998-01.com.vmware:esx1-0001"},
-                    {"sdc", {{"guid", kGuid}, {"mdmIps", {"10.0.0.10", "10.0.0.11"}}}}}}},
+        {"hosts",
+         {{{"name", "esx1.lab"},
+           {"iqn", "iqn.1998-01.com.vmware:esx1-0001"},
+           {"sdc", {{"guid", kGuid}, {"mdmIps", {"10.0.0.10", "10.0.0.11"}}}}}}},
         {"datastores", {{{"name", "san-ds1"}, {"naa", kDatastoreNaa}, {"dir", (dir_ / "ds1").string()}}}},
     };
     std::ofstream(dir_ / "world.json") << world.dump();
-    std::vector<std::string> args = {bin.string(), "--world", (dir_ / "world.json").string(), "--state-dir",
-                                     (dir_ / "state").string(), "--url-file", (dir_ / "inventory.json").string()};
+    std::vector<std::string> args = {bin.string(),
+                                     "--world",
+                                     (dir_ / "world.json").string(),
+                                     "--state-dir",
+                                     (dir_ / "state").string(),
+                                     "--url-file",
+                                     (dir_ / "inventory.json").string()};
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -162,7 +170,8 @@ TEST_F(PowerFlexSdcTest, EsxiSeesAVolumeMappedToItsSdcAsAnEuiDevice) {
 
   // hoist's PowerFlex client maps the volume to the SDC with that GUID.
   storage::powerflex::PowerFlexArray array(Config());
-  storage::Lun lun = array.ResolveVolume({"pv-1", "csi-vxflexos.dellemc.com", sim_->system_id() + "-" + vol_.id, {}});
+  storage::Lun lun =
+      array.ResolveVolume({"pv-1", "csi-vxflexos.dellemc.com", sim_->system_id() + "-" + vol_.id, {}});
   storage::InitiatorGroup group = array.EnsureInitiatorGroup("xcopy-hostsystem-" + host_.value, {kGuid});
   array.Map(lun, group.name);
 
@@ -175,7 +184,8 @@ TEST_F(PowerFlexSdcTest, EsxiSeesAVolumeMappedToItsSdcAsAnEuiDevice) {
   auto active = host.storage.ActiveAdapters(lun.naa);
   ASSERT_EQ(active.size(), 1u);
   EXPECT_EQ(active[0]->device, sdc_adapter);
-  fs::path node = fs::path(inventory_["hosts"]["esx1.lab"]["root"].get<std::string>()) / "vmfs/devices/disks" / lun.naa;
+  fs::path node =
+      fs::path(inventory_["hosts"]["esx1.lab"]["root"].get<std::string>()) / "vmfs/devices/disks" / lun.naa;
   EXPECT_EQ(fs::read_symlink(node), fs::path(vol_.backing)) << "the device is the volume's data";
 
   array.Unmap(lun, group.name);

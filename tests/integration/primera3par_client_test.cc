@@ -77,7 +77,9 @@ class Primera3parClientTest : public ::testing::Test {
     return c;
   }
   static common::Tuning Fast() { return common::Tuning{3, std::chrono::milliseconds(10)}; }
-  VolumeRef Volume() const { return VolumeRef{"pv-1", "csi.hpe.com", kHandle, {{"volumeAccessMode", "block"}}}; }
+  VolumeRef Volume() const {
+    return VolumeRef{"pv-1", "csi.hpe.com", kHandle, {{"volumeAccessMode", "block"}}};
+  }
   fs::path SanEntry(const std::string& initiator, const std::string& naa) const {
     return dir_ / "san" / initiator / naa;
   }
@@ -101,7 +103,8 @@ TEST_F(Primera3parClientTest, ResolvesTheCsiVolumeToTheVolumeAndItsNaa) {
   } catch (const Error& e) {
     EXPECT_EQ(e.error_class(), ErrorClass::kPrecondition);
     std::string msg = e.what();
-    EXPECT_NE(msg.find("volume pvc-missing (PV pv-9) not found on Primera/3PAR 127.0.0.1:"), std::string::npos)
+    EXPECT_NE(msg.find("volume pvc-missing (PV pv-9) not found on Primera/3PAR 127.0.0.1:"),
+              std::string::npos)
         << msg;
   }
 }
@@ -123,9 +126,10 @@ TEST_F(Primera3parClientTest, EnsureInitiatorGroupCreatesHostAndHostSetOnceAndAd
   // name nobody holds gets added to the host created for this group.
   array.EnsureInitiatorGroup("xcopy-hostsystem-host-12", {kIqn1, "iqn.1998-01.com.vmware:esx1-0002"});
   auto hosts = sim_->HostsForTest();
-  EXPECT_NE(std::find(hosts.begin(), hosts.end(),
-                      "xcopy-hostsystem-host-12:iqn.1998-01.com.vmware:esx1-0001,iqn.1998-01.com.vmware:esx1-0002"),
-            hosts.end())
+  EXPECT_NE(
+      std::find(hosts.begin(), hosts.end(),
+                "xcopy-hostsystem-host-12:iqn.1998-01.com.vmware:esx1-0001,iqn.1998-01.com.vmware:esx1-0002"),
+      hosts.end())
       << ::testing::PrintToString(hosts);
 }
 
@@ -139,7 +143,9 @@ TEST_F(Primera3parClientTest, BrownfieldFcHostIsFoundByItsWwpnAndJoinsTheSet) {
   EXPECT_EQ(g.initiators, std::vector<std::string>{kWwpn});
   EXPECT_EQ(sim_->HostSetMembersForTest("xcopy-hostsystem-host-13"), std::vector<std::string>{"esx01"});
   EXPECT_EQ(sim_->HostsForTest(), before) << "no second host for a WWPN the array knows";
-  EXPECT_EQ(sim_->RequestCountForTest("POST", "/api/v1/hosts") - sim_->RequestCountForTest("POST", "/api/v1/hostsets"), 0);
+  EXPECT_EQ(sim_->RequestCountForTest("POST", "/api/v1/hosts") -
+                sim_->RequestCountForTest("POST", "/api/v1/hostsets"),
+            0);
 }
 
 TEST_F(Primera3parClientTest, BrownfieldHostIsFoundWithoutHostQueriesToo) {
@@ -238,7 +244,8 @@ TEST_F(Primera3parClientTest, Retries5xxAndTimeoutsAndGivesUpWithTheOperationNam
   } catch (const Error& e) {
     EXPECT_EQ(e.error_class(), ErrorClass::kTransient);
     std::string msg = e.what();
-    EXPECT_NE(msg.find("exporting volume " + lun.name + " to " + g.name + " on Primera/3PAR"), std::string::npos)
+    EXPECT_NE(msg.find("exporting volume " + lun.name + " to " + g.name + " on Primera/3PAR"),
+              std::string::npos)
         << msg;
     EXPECT_NE(msg.find("HTTP 500"), std::string::npos) << msg;
   }

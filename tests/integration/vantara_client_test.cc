@@ -82,10 +82,14 @@ class VantaraClientTest : public ::testing::Test {
     return t;
   }
   VolumeRef Volume() const {
-    return VolumeRef{"pv-1", "hspc.csi.hitachi.com",
-                     "01--iscsi--" + sim_->storage_device_id() + "--" + std::to_string(ldev_.id) + "--pvc-1", {}};
+    return VolumeRef{"pv-1",
+                     "hspc.csi.hitachi.com",
+                     "01--iscsi--" + sim_->storage_device_id() + "--" + std::to_string(ldev_.id) + "--pvc-1",
+                     {}};
   }
-  fs::path SanEntry(const std::string& initiator, const std::string& naa) const { return dir_ / "san" / initiator / naa; }
+  fs::path SanEntry(const std::string& initiator, const std::string& naa) const {
+    return dir_ / "san" / initiator / naa;
+  }
 
   fs::path dir_;
   std::unique_ptr<VantaraSimulator> sim_;
@@ -175,7 +179,8 @@ TEST_F(VantaraClientTest, HostGroupListFromTheSecretIsUsedAsIs) {
   ArrayConfig c = Config();
   c.values["HOSTGROUP_ID_LIST"] = "CL1-B," + std::to_string(node_group_);
   VantaraArray array(c, Fast());
-  EXPECT_EQ(array.EnsureInitiatorGroup("xcopy-hostsystem-host-12", {kIqn}).name, "CL1-B," + std::to_string(node_group_));
+  EXPECT_EQ(array.EnsureInitiatorGroup("xcopy-hostsystem-host-12", {kIqn}).name,
+            "CL1-B," + std::to_string(node_group_));
   c.values["HOSTGROUP_ID_LIST"] = "CL1-B,40";
   VantaraArray wrong(c, Fast());
   try {
@@ -183,7 +188,8 @@ TEST_F(VantaraClientTest, HostGroupListFromTheSecretIsUsedAsIs) {
     FAIL() << "expected an error";
   } catch (const Error& e) {
     EXPECT_EQ(e.error_class(), ErrorClass::kPrecondition);
-    EXPECT_NE(std::string(e.what()).find("CL1-B,40 (HOSTGROUP_ID_LIST) not found"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("CL1-B,40 (HOSTGROUP_ID_LIST) not found"), std::string::npos)
+        << e.what();
   }
 }
 
@@ -196,7 +202,9 @@ TEST_F(VantaraClientTest, MapListUnmapThroughJobsWithSanEntries) {
 
   Lun mapped = array.Map(lun, g.name);
   EXPECT_EQ(mapped.naa, ldev_.naa);
-  EXPECT_GE(sim_->RequestCountForTest("GET", "/ConfigurationManager/v1/objects/storages/" + sim_->storage_device_id() + "/jobs/"), 2)
+  EXPECT_GE(sim_->RequestCountForTest(
+                "GET", "/ConfigurationManager/v1/objects/storages/" + sim_->storage_device_id() + "/jobs/"),
+            2)
       << "the client waited for the jobs";
   EXPECT_EQ(sim_->PathsForTest(ldev_.id), (std::vector<std::string>{"CL1-A,1,0", node + ",0", "CL2-A,1,0"}));
   auto groups = array.ListMappings(lun);
@@ -237,7 +245,9 @@ TEST_F(VantaraClientTest, AFailedJobSaysWhatTheArrayRefused) {
   } catch (const Error& e) {
     EXPECT_EQ(e.error_class(), ErrorClass::kPrecondition);
     std::string msg = e.what();
-    EXPECT_NE(msg.find("adding an LU path for LDEV " + lun.id + " to host group CL1-A,1 on Vantara"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("adding an LU path for LDEV " + lun.id + " to host group CL1-A,1 on Vantara"),
+              std::string::npos)
+        << msg;
     EXPECT_NE(msg.find("Failed"), std::string::npos) << msg;
     EXPECT_NE(msg.find("SSB1 B958, SSB2 0947"), std::string::npos) << msg;
     EXPECT_NE(msg.find("Another LDEV is already mapped"), std::string::npos) << msg;
@@ -264,12 +274,13 @@ TEST_F(VantaraClientTest, RetriesBusyAndTimeoutsMidFlow) {
   InitiatorGroup g = array.EnsureInitiatorGroup("xcopy-hostsystem-host-13", {kFcId});
   const std::string jobs = "/ConfigurationManager/v1/objects/storages/" + sim_->storage_device_id() + "/jobs";
   sim_->InjectFaultForTest(Fault{"GET", jobs, 503, 1});
-  sim_->InjectFaultForTest(Fault{"POST", "/ConfigurationManager/v1/objects/storages/" + sim_->storage_device_id() + "/luns",
-                                 503, 1});
+  sim_->InjectFaultForTest(Fault{
+      "POST", "/ConfigurationManager/v1/objects/storages/" + sim_->storage_device_id() + "/luns", 503, 1});
   EXPECT_EQ(array.Map(lun, g.name).naa, ldev_.naa);
   EXPECT_EQ(sim_->PathsForTest(ldev_.id).size(), 3u);
 
-  sim_->InjectFaultForTest(Fault{"GET", "/ConfigurationManager/v1/objects/storages", 0, 1, std::chrono::milliseconds(2500)});
+  sim_->InjectFaultForTest(
+      Fault{"GET", "/ConfigurationManager/v1/objects/storages", 0, 1, std::chrono::milliseconds(2500)});
   EXPECT_EQ(array.ListMappings(lun).size(), 2u);
 
   sim_->InjectFaultForTest(Fault{"GET", "/ConfigurationManager/v1/objects/storages", 503, 10});

@@ -24,8 +24,9 @@ std::string ArraySpec::Option(const std::string& key, const std::string& fallbac
 
 ArraySpec ParseArraySpec(const std::string& flag) {
   auto bad = [&](const std::string& why) {
-    return PreconditionError("--array " + flag + ": " + why +
-                             " (expected NAME=VENDOR[,key=value…], e.g. ontap1=ontap or pf1=powerflex,sdc=<guid>)");
+    return PreconditionError(
+        "--array " + flag + ": " + why +
+        " (expected NAME=VENDOR[,key=value…], e.g. ontap1=ontap or pf1=powerflex,sdc=<guid>)");
   };
   size_t eq = flag.find('=');
   if (eq == std::string::npos || eq == 0) throw bad("no NAME=");
@@ -72,18 +73,12 @@ ArraySpec ParseArraySpec(const std::string& flag) {
 }
 
 nlohmann::json ArrayInfoJson(const ArrayInfo& info) {
-  nlohmann::json j = {{"name", info.name},
-                      {"vendor", info.vendor},
-                      {"driver", info.driver},
-                      {"storageClass", info.storage_class},
-                      {"url", info.url},
-                      {"port", info.port},
-                      {"username", info.username},
-                      {"password", info.password},
-                      {"caFile", info.ca_file},
-                      {"stateDir", info.state_dir},
-                      {"secret", info.secret},
-                      {"details", info.details}};
+  nlohmann::json j = {{"name", info.name},         {"vendor", info.vendor},
+                      {"driver", info.driver},     {"storageClass", info.storage_class},
+                      {"url", info.url},           {"port", info.port},
+                      {"username", info.username}, {"password", info.password},
+                      {"caFile", info.ca_file},    {"stateDir", info.state_dir},
+                      {"secret", info.secret},     {"details", info.details}};
   return j;
 }
 

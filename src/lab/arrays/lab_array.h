@@ -68,8 +68,8 @@ class LabArray {
 };
 
 struct LabArrayOptions {
-  std::string state_dir;  // certificate, password, objects and LUN files (DIR/arrays/<name>)
-  std::string san_dir;    // the lab SAN directory (DIR/san), shared with the lab vCenter
+  std::string state_dir;                // certificate, password, objects and LUN files (DIR/arrays/<name>)
+  std::string san_dir;                  // the lab SAN directory (DIR/san), shared with the lab vCenter
   std::vector<std::string> node_names;  // the lab's nodes
 };
 

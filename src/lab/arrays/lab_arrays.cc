@@ -18,8 +18,11 @@ nlohmann::json StorageClassFor(const ArrayInfo& info) {
   nlohmann::json params = {{"lab.hoist.io/backend", info.name}};
   if (info.vendor == "ontap") params["backendType"] = "ontap-san";
   if (info.vendor == "primera3par") params["cpg"] = "SSD_r6", params["provisioningType"] = "tpvv";
-  if (info.vendor == "vantara") params["storageDeviceId"] = info.details.count("storageDeviceId") ? info.details.at("storageDeviceId") : "";
-  if (info.vendor == "powerflex") params["systemID"] = info.details.count("systemId") ? info.details.at("systemId") : "";
+  if (info.vendor == "vantara")
+    params["storageDeviceId"] =
+        info.details.count("storageDeviceId") ? info.details.at("storageDeviceId") : "";
+  if (info.vendor == "powerflex")
+    params["systemID"] = info.details.count("systemId") ? info.details.at("systemId") : "";
   return {{"apiVersion", "storage.k8s.io/v1"},
           {"kind", "StorageClass"},
           {"metadata",

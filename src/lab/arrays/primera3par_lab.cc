@@ -33,8 +33,9 @@ class Primera3parBackend : public VolumeBackend {
 
   ProvisionedVolume Create(const VolumeRequest& r) override {
     if (!r.block) {
-      throw PreconditionError("lab array classes provision raw block volumes: set volumeMode: Block on claim " +
-                              r.claim_namespace + "/" + r.claim_name);
+      throw PreconditionError(
+          "lab array classes provision raw block volumes: set volumeMode: Block on claim " +
+          r.claim_namespace + "/" + r.claim_name);
     }
     HandleShape h = MakeHandle("hpe", r);
     const std::string name = VolumeName(h.volume_handle);

@@ -33,8 +33,9 @@ class VantaraBackend : public VolumeBackend {
 
   ProvisionedVolume Create(const VolumeRequest& r) override {
     if (!r.block) {
-      throw PreconditionError("lab array classes provision raw block volumes: set volumeMode: Block on claim " +
-                              r.claim_namespace + "/" + r.claim_name);
+      throw PreconditionError(
+          "lab array classes provision raw block volumes: set volumeMode: Block on claim " +
+          r.claim_namespace + "/" + r.claim_name);
     }
     // HSPC names the LDEV after the PV (its label, the handle's nickname).
     const std::string nickname = r.pv_name.substr(0, 32);
@@ -103,12 +104,9 @@ class VantaraLabArray : public LabArray {
     info_.ca_pem = sim_->ca_pem();
     info_.ca_file = options.state_dir + "/tls.crt";
     info_.state_dir = options.state_dir;
-    info_.secret = {{"STORAGE_HOSTNAME", "127.0.0.1"},
-                    {"STORAGE_PORT", std::to_string(sim_->port())},
-                    {"STORAGE_ID", sim_->storage_device_id()},
-                    {"STORAGE_USERNAME", so.username},
-                    {"STORAGE_PASSWORD", so.password},
-                    {"STORAGE_CA_CERT", sim_->ca_pem()}};
+    info_.secret = {{"STORAGE_HOSTNAME", "127.0.0.1"},         {"STORAGE_PORT", std::to_string(sim_->port())},
+                    {"STORAGE_ID", sim_->storage_device_id()}, {"STORAGE_USERNAME", so.username},
+                    {"STORAGE_PASSWORD", so.password},         {"STORAGE_CA_CERT", sim_->ca_pem()}};
     info_.details = {{"storageDeviceId", sim_->storage_device_id()},
                      {"nodeHostGroup", std::string(kNodePort) + "," + std::to_string(group)}};
   }

@@ -81,7 +81,8 @@ std::string Query(std::initializer_list<std::pair<std::string_view, std::string_
   return q;
 }
 
-RestClient::RestClient(RestOptions options, RestVendor& vendor) : options_(std::move(options)), vendor_(vendor) {
+RestClient::RestClient(RestOptions options, RestVendor& vendor)
+    : options_(std::move(options)), vendor_(vendor) {
   while (!options_.base_url.empty() && options_.base_url.back() == '/') options_.base_url.pop_back();
   host_ = HostOf(options_.base_url);
   net::HttpClientOptions http;

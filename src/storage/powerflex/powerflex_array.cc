@@ -31,7 +31,8 @@ std::string Lower(std::string s) {
 }
 
 bool IsHexId(std::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; });
+  return !s.empty() && std::all_of(s.begin(), s.end(),
+                                   [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; });
 }
 
 // The gateway answers some calls with a bare JSON string ("token", "id").
@@ -39,7 +40,8 @@ std::string JsonString(const std::string& body) {
   auto j = json::parse(body, nullptr, false);
   if (j.is_string()) return j.get<std::string>();
   std::string s = body;
-  while (!s.empty() && (s.front() == '"' || std::isspace(static_cast<unsigned char>(s.front())))) s.erase(s.begin());
+  while (!s.empty() && (s.front() == '"' || std::isspace(static_cast<unsigned char>(s.front()))))
+    s.erase(s.begin());
   while (!s.empty() && (s.back() == '"' || std::isspace(static_cast<unsigned char>(s.back())))) s.pop_back();
   return s;
 }
@@ -66,9 +68,10 @@ VolumeHandle ParseVolumeHandle(std::string_view handle) {
     h.volume_id = std::string(handle.substr(dash + 1));
   }
   if (!IsHexId(h.volume_id) || (!h.system_id.empty() && !IsHexId(h.system_id))) {
-    throw PreconditionError("volume handle \"" + std::string(handle) +
-                            "\" is not a PowerFlex CSI handle (<systemId>-<volumeId>, hex): is the PV provisioned by "
-                            "csi-vxflexos.dellemc.com?");
+    throw PreconditionError(
+        "volume handle \"" + std::string(handle) +
+        "\" is not a PowerFlex CSI handle (<systemId>-<volumeId>, hex): is the PV provisioned by "
+        "csi-vxflexos.dellemc.com?");
   }
   h.system_id = Lower(h.system_id);
   h.volume_id = Lower(h.volume_id);
@@ -119,7 +122,8 @@ std::string PowerFlexArray::Login() {
   r.authenticated = false;
   std::string token = JsonString(rest_.Call(r, "logging in as " + username_).body);
   if (token.empty()) {
-    throw TransientError("logging in as " + username_ + " on PowerFlex " + rest_.host() + ": the answer has no token");
+    throw TransientError("logging in as " + username_ + " on PowerFlex " + rest_.host() +
+                         ": the answer has no token");
   }
   return token;
 }
@@ -150,7 +154,8 @@ bool PowerFlexArray::Retryable(const common::Response& r) {
 
 common::CallError PowerFlexArray::ErrorFor(std::string_view what, const common::Response& r) {
   ApiError api = ParseApiError(r.status, r.body);
-  std::string msg = std::string(what) + " on PowerFlex " + rest_.host() + ": HTTP " + std::to_string(r.status);
+  std::string msg =
+      std::string(what) + " on PowerFlex " + rest_.host() + ": HTTP " + std::to_string(r.status);
   if (!api.message.empty()) {
     msg += " error " + (api.code.empty() ? std::string("?") : api.code) + " \"" + api.message + "\"";
   } else if (!r.body.empty()) {
@@ -182,8 +187,10 @@ const std::string& PowerFlexArray::system_id() {
       if (Lower(Str(s, "id")) == configured_system_) id = configured_system_;
     }
     if (id.empty()) {
-      throw PreconditionError("PowerFlex system " + configured_system_ + " (POWERFLEX_SYSTEM_ID) is not managed by the "
-                              "gateway " + rest_.host() + ": check the system id (scli --query_all)");
+      throw PreconditionError("PowerFlex system " + configured_system_ +
+                              " (POWERFLEX_SYSTEM_ID) is not managed by the "
+                              "gateway " +
+                              rest_.host() + ": check the system id (scli --query_all)");
     }
   } else {
     if (!systems.is_array() || systems.size() != 1) {
@@ -203,8 +210,8 @@ json PowerFlexArray::Volume(const std::string& id, std::string_view what) {
     return rest_.CallJson(common::Get("/api/instances/Volume::" + id), what);
   } catch (const CallError& e) {
     if (e.retryable() || e.status() == 401 || e.status() == 403) throw;
-    throw PreconditionError("volume " + id + " not found on PowerFlex " + rest_.host() + " (system " + system_id() +
-                            "): check that the PV's StorageClass provisions on this system");
+    throw PreconditionError("volume " + id + " not found on PowerFlex " + rest_.host() + " (system " +
+                            system_id() + "): check that the PV's StorageClass provisions on this system");
   }
 }
 
@@ -230,11 +237,12 @@ Lun PowerFlexArray::ResolveVolume(const VolumeRef& volume) {
   } else {
     auto it = volume.volume_attributes.find("Name");
     if (it == volume.volume_attributes.end() || it->second.empty()) {
-      throw PreconditionError("PV " + volume.pv_name + " has neither a volume handle nor volumeAttributes.Name");
+      throw PreconditionError("PV " + volume.pv_name +
+                              " has neither a volume handle nor volumeAttributes.Name");
     }
-    common::Response r = rest_.Call(common::Post("/api/types/Volume/instances/action/queryIdByKey",
-                                                 json{{"name", it->second}}),
-                                    "looking up volume " + it->second);
+    common::Response r = rest_.Call(
+        common::Post("/api/types/Volume/instances/action/queryIdByKey", json{{"name", it->second}}),
+        "looking up volume " + it->second);
     id = Lower(JsonString(r.body));
   }
   json v = Volume(id, "looking up volume " + id);
@@ -244,7 +252,8 @@ Lun PowerFlexArray::ResolveVolume(const VolumeRef& volume) {
   lun.naa = EuiFromIds(sys, lun.id);
   lun.serial = lun.id;
   lun.protocol = Protocol::kSdc;
-  if (v.contains("sizeInKb") && v["sizeInKb"].is_number()) lun.size_bytes = v["sizeInKb"].get<uint64_t>() * 1024;
+  if (v.contains("sizeInKb") && v["sizeInKb"].is_number())
+    lun.size_bytes = v["sizeInKb"].get<uint64_t>() * 1024;
   return lun;
 }
 
@@ -255,9 +264,10 @@ InitiatorGroup PowerFlexArray::EnsureInitiatorGroup(const std::string& name,
     if (IsSdcGuid(i)) guids.push_back(Lower(i));
   }
   if (guids.size() != 1) {
-    throw PreconditionError(name + " needs exactly one SDC GUID for PowerFlex (the ESXi host's scini module "
-                            "option IoctlIniGuidStr), got " + std::to_string(guids.size()) +
-                            ": install the PowerFlex SDC on the host");
+    throw PreconditionError(name +
+                            " needs exactly one SDC GUID for PowerFlex (the ESXi host's scini module "
+                            "option IoctlIniGuidStr), got " +
+                            std::to_string(guids.size()) + ": install the PowerFlex SDC on the host");
   }
   json sdcs = rest_.CallJson(common::Get("/api/instances/System::" + system_id() + "/relationships/Sdc"),
                              "listing the SDCs of system " + system_id());
@@ -265,8 +275,9 @@ InitiatorGroup PowerFlexArray::EnsureInitiatorGroup(const std::string& name,
     if (Lower(Str(s, "sdcGuid")) != guids[0]) continue;
     std::string state = Str(s, "mdmConnectionState");
     if (!state.empty() && state != "Connected") {
-      throw PreconditionError("the SDC " + guids[0] + " of " + name + " is " + state + " from PowerFlex system " +
-                              system_id() + ": check the ESXi host's MDM addresses (scini IoctlMdmIPStr) and network");
+      throw PreconditionError("the SDC " + guids[0] + " of " + name + " is " + state +
+                              " from PowerFlex system " + system_id() +
+                              ": check the ESXi host's MDM addresses (scini IoctlMdmIPStr) and network");
     }
     InitiatorGroup g;
     g.name = Lower(Str(s, "id"));
@@ -274,8 +285,8 @@ InitiatorGroup PowerFlexArray::EnsureInitiatorGroup(const std::string& name,
     g.initiators = guids;
     return g;
   }
-  throw PreconditionError("no SDC with GUID " + guids[0] + " (" + name + ") is known to PowerFlex system " + system_id() +
-                          " on " + rest_.host() +
+  throw PreconditionError("no SDC with GUID " + guids[0] + " (" + name + ") is known to PowerFlex system " +
+                          system_id() + " on " + rest_.host() +
                           ": install the SDC on the ESXi host and point it at the system's MDMs");
 }
 
@@ -295,7 +306,8 @@ Lun PowerFlexArray::Map(const Lun& lun, const std::string& group) {
     rest_.Call(common::Post("/api/instances/Volume::" + lun.id + "/action/addMappedSdc",
                             json{{"sdcId", group}, {"allowMultipleMappings", "TRUE"}}),
                what);
-    log::Info("storage.powerflex", "mapped volume", {{"volume", lun.id}, {"sdc", group}, {"array", rest_.host()}});
+    log::Info("storage.powerflex", "mapped volume",
+              {{"volume", lun.id}, {"sdc", group}, {"array", rest_.host()}});
   } catch (const CallError&) {
     // Mapped meanwhile (an earlier attempt whose answer was lost)? Only the array's word counts.
     if (!mapped()) throw;
@@ -311,9 +323,11 @@ void PowerFlexArray::Unmap(const Lun& lun, const std::string& group) {
   };
   if (!mapped()) return;
   try {
-    rest_.Call(common::Post("/api/instances/Volume::" + lun.id + "/action/removeMappedSdc", json{{"sdcId", group}}),
-               what);
-    log::Info("storage.powerflex", "unmapped volume", {{"volume", lun.id}, {"sdc", group}, {"array", rest_.host()}});
+    rest_.Call(
+        common::Post("/api/instances/Volume::" + lun.id + "/action/removeMappedSdc", json{{"sdcId", group}}),
+        what);
+    log::Info("storage.powerflex", "unmapped volume",
+              {{"volume", lun.id}, {"sdc", group}, {"array", rest_.host()}});
   } catch (const CallError&) {
     if (mapped()) throw;
   }

@@ -152,7 +152,8 @@ void Primera3parArray::Authorize(net::HttpRequest& request) {
 
 bool Primera3parArray::SessionExpired(const common::Response& response) {
   if (response.status == 401) return true;
-  return response.status == 403 && ParseApiError(response.status, response.body).code == kCodeInvalidSessionKey;
+  return response.status == 403 &&
+         ParseApiError(response.status, response.body).code == kCodeInvalidSessionKey;
 }
 
 void Primera3parArray::Relogin() {
@@ -162,7 +163,8 @@ void Primera3parArray::Relogin() {
 
 common::CallError Primera3parArray::ErrorFor(std::string_view what, const common::Response& r) {
   ApiError api = ParseApiError(r.status, r.body);
-  std::string msg = std::string(what) + " on Primera/3PAR " + rest_.host() + ": HTTP " + std::to_string(r.status);
+  std::string msg =
+      std::string(what) + " on Primera/3PAR " + rest_.host() + ": HTTP " + std::to_string(r.status);
   if (!api.code.empty() || !api.desc.empty()) {
     msg += " code " + (api.code.empty() ? std::string("?") : api.code) + " \"" + api.desc + "\"";
   } else if (!r.body.empty()) {
@@ -182,7 +184,8 @@ common::CallError Primera3parArray::ErrorFor(std::string_view what, const common
 
 Lun Primera3parArray::ResolveVolume(const VolumeRef& volume) {
   if (volume.volume_handle.empty()) {
-    throw PreconditionError("PV " + volume.pv_name + " has no spec.csi.volumeHandle: is it an HPE CSI volume?");
+    throw PreconditionError("PV " + volume.pv_name +
+                            " has no spec.csi.volumeHandle: is it an HPE CSI volume?");
   }
   const std::string name = VolumeNameFromHandle(volume.volume_handle);
   json v;
@@ -215,12 +218,14 @@ InitiatorGroup Primera3parArray::EnsureInitiatorGroup(const std::string& name,
     } else if (i.protocol == Protocol::kIscsi) {
       iqns.push_back(i.name);
     } else {
-      throw PreconditionError("initiator " + id + " of " + name +
-                              ": Primera/3PAR exports volumes to ESXi over FC or iSCSI only (XCOPY needs SCSI)");
+      throw PreconditionError(
+          "initiator " + id + " of " + name +
+          ": Primera/3PAR exports volumes to ESXi over FC or iSCSI only (XCOPY needs SCSI)");
     }
   }
   if (wwpns.empty() && iqns.empty()) {
-    throw PreconditionError("no FC or iSCSI initiator given for " + name + " on Primera/3PAR " + rest_.host());
+    throw PreconditionError("no FC or iSCSI initiator given for " + name + " on Primera/3PAR " +
+                            rest_.host());
   }
   const std::string what_hosts = "looking up the hosts holding the initiators of " + name;
 
@@ -279,8 +284,9 @@ InitiatorGroup Primera3parArray::EnsureInitiatorGroup(const std::string& name,
         if (!owner.count(k)) still.push_back(p);
       }
       if (still.empty()) return;
-      rest_.Call(common::Put("/api/v1/hosts/" + net::UrlEncode(host), json{{"pathOperation", 1}, {key, still}}),
-                 "adding " + std::to_string(still.size()) + " paths to host " + host);
+      rest_.Call(
+          common::Put("/api/v1/hosts/" + net::UrlEncode(host), json{{"pathOperation", 1}, {key, still}}),
+          "adding " + std::to_string(still.size()) + " paths to host " + host);
     }
     for (const auto& p : paths) owner[std::string(key) == "FCWWNs" ? p : Lower(p)] = host;
   };
@@ -420,7 +426,8 @@ Lun Primera3parArray::Map(const Lun& lun, const std::string& group) {
                               ": no free LUN id on the hosts of " + group);
     }
     // Both `lun` and `autoLun`: 3PAR OS honours the id, Primera picks the next free one from it.
-    json body = {{"volumeName", lun.name}, {"lun", id}, {"hostname", group}, {"autoLun", true}, {"maxAutoLun", 0}};
+    json body = {
+        {"volumeName", lun.name}, {"lun", id}, {"hostname", group}, {"autoLun", true}, {"maxAutoLun", 0}};
     try {
       rest_.Call(common::Post("/api/v1/vluns", body), what);
       log::Info("storage.primera3par", "exported volume",

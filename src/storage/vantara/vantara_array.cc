@@ -79,7 +79,8 @@ std::string BaseUrl(const ArrayConfig& config) {
   std::string hostport = host.substr(0, slash);
   bool has_port = hostport.find(':') != std::string::npos && hostport.back() != ']';
   if (has_port) return base;
-  return base.substr(0, scheme + 3) + hostport + ":" + port + (slash == std::string::npos ? "" : host.substr(slash));
+  return base.substr(0, scheme + 3) + hostport + ":" + port +
+         (slash == std::string::npos ? "" : host.substr(slash));
 }
 
 }  // namespace
@@ -199,7 +200,8 @@ VantaraArray::~VantaraArray() {
   if (session.empty()) return;
   // Sessions count against the array's limit: discard it (best effort, one attempt).
   try {
-    common::Request r = common::Delete("/ConfigurationManager/v1/objects/storages/" + id + "/sessions/" + session);
+    common::Request r =
+        common::Delete("/ConfigurationManager/v1/objects/storages/" + id + "/sessions/" + session);
     r.retry = false;
     rest_.Call(r, "discarding the session");
   } catch (const std::exception& e) {
@@ -222,9 +224,10 @@ const std::string& VantaraArray::storage_device_id() {
     json j = rest_.CallJson(r, "listing the storage systems");
     const json& data = Data(j);
     if (data.size() != 1) {
-      throw PreconditionError("the Configuration Manager REST API at " + rest_.host() + " manages " +
-                              std::to_string(data.size()) +
-                              " storage systems: set STORAGE_ID in the storage secret to the storageDeviceId to use");
+      throw PreconditionError(
+          "the Configuration Manager REST API at " + rest_.host() + " manages " +
+          std::to_string(data.size()) +
+          " storage systems: set STORAGE_ID in the storage secret to the storageDeviceId to use");
     }
     id = Str(data[0], "storageDeviceId");
   }
@@ -233,7 +236,9 @@ const std::string& VantaraArray::storage_device_id() {
   return device_id_;
 }
 
-std::string VantaraArray::Objects() { return "/ConfigurationManager/v1/objects/storages/" + storage_device_id(); }
+std::string VantaraArray::Objects() {
+  return "/ConfigurationManager/v1/objects/storages/" + storage_device_id();
+}
 
 void VantaraArray::Login(const std::string& objects) {
   common::Request r = common::Post(objects + "/sessions", json::object());
@@ -318,7 +323,8 @@ json VantaraArray::Ldev(int ldev_id, std::string_view what) {
   } catch (const CallError& e) {
     if (e.status() != 404) throw;
     throw PreconditionError("LDEV " + std::to_string(ldev_id) + " not found on Vantara " + rest_.host() +
-                            " (storage " + storage_device_id() + "): check the PV's volume handle and STORAGE_ID");
+                            " (storage " + storage_device_id() +
+                            "): check the PV's volume handle and STORAGE_ID");
   }
 }
 
@@ -338,8 +344,9 @@ Lun VantaraArray::ResolveVolume(const VolumeRef& volume) {
   VolumeHandle h = ParseVolumeHandle(volume.volume_handle);
   if (h.storage_device_id != storage_device_id()) {
     throw PreconditionError("PV " + volume.pv_name + " is on storage system " + h.storage_device_id +
-                            " but the storage secret names " + storage_device_id() + " (STORAGE_ID) on Vantara " +
-                            rest_.host() + ": use the secret of the PV's array");
+                            " but the storage secret names " + storage_device_id() +
+                            " (STORAGE_ID) on Vantara " + rest_.host() +
+                            ": use the secret of the PV's array");
   }
   json ldev = Ldev(h.ldev_id, "looking up LDEV " + std::to_string(h.ldev_id));
   std::string emulation = Str(ldev, "emulationType");
@@ -355,7 +362,9 @@ Lun VantaraArray::ResolveVolume(const VolumeRef& volume) {
   if (ldev.contains("blockCapacity") && ldev["blockCapacity"].is_number()) {
     lun.size_bytes = ldev["blockCapacity"].get<uint64_t>() * 512;
   }
-  lun.protocol = h.protocol == "fc" ? Protocol::kFc : h.protocol == "iscsi" ? Protocol::kIscsi : Protocol::kUnknown;
+  lun.protocol = h.protocol == "fc"      ? Protocol::kFc
+                 : h.protocol == "iscsi" ? Protocol::kIscsi
+                                         : Protocol::kUnknown;
   return lun;
 }
 
@@ -394,14 +403,16 @@ InitiatorGroup VantaraArray::EnsureInitiatorGroup(const std::string& name,
     return group;
   }
 
-  json ports = rest_.CallJson(common::Get(Objects() + "/ports?detailInfoType=logins"), "listing the storage ports");
+  json ports =
+      rest_.CallJson(common::Get(Objects() + "/ports?detailInfoType=logins"), "listing the storage ports");
   std::vector<HostGroupRef> refs;
   auto ensure_on_port = [&](const std::string& port, bool fc, const std::vector<std::string>& names) {
     const char* member_res = fc ? "host-wwns" : "host-iscsis";
     const char* member_key = fc ? "hostWwn" : "iscsiName";
     // Host groups on this port that already hold the ESXi host's initiators.
-    json members = rest_.CallJson(common::Get(Objects() + "/" + member_res + "?" + common::Query({{"portId", port}})),
-                                  "listing the " + std::string(fc ? "WWNs" : "iSCSI names") + " on port " + port);
+    json members =
+        rest_.CallJson(common::Get(Objects() + "/" + member_res + "?" + common::Query({{"portId", port}})),
+                       "listing the " + std::string(fc ? "WWNs" : "iSCSI names") + " on port " + port);
     std::set<int> holding;
     std::set<std::string> present;
     for (const auto& m : Data(members)) {
@@ -421,9 +432,12 @@ InitiatorGroup VantaraArray::EnsureInitiatorGroup(const std::string& name,
       if (Str(g, "hostGroupName") == name) number = g.value("hostGroupNumber", -1);
     }
     if (number < 0) {
-      json body = {{"portId", port}, {"hostGroupName", name}, {"hostMode", kHostMode},
+      json body = {{"portId", port},
+                   {"hostGroupName", name},
+                   {"hostMode", kHostMode},
                    {"hostModeOptions", kHostModeOptions}};
-      json job = RunJob(common::Post(Objects() + "/host-groups", body), "creating host group " + name + " on port " + port);
+      json job = RunJob(common::Post(Objects() + "/host-groups", body),
+                        "creating host group " + name + " on port " + port);
       if (Failed(job)) {
         // Created meanwhile by another populator? Look again before giving up.
         groups = rest_.CallJson(common::Get(Objects() + "/host-groups?" + common::Query({{"portId", port}})),
@@ -439,11 +453,12 @@ InitiatorGroup VantaraArray::EnsureInitiatorGroup(const std::string& name,
           if (comma != std::string::npos) number = std::stoi(r.substr(comma + 1));
         }
         if (number < 0) {
-          throw TransientError("creating host group " + name + " on port " + port + " on Vantara " + rest_.host() +
-                               ": the job names no host group");
+          throw TransientError("creating host group " + name + " on port " + port + " on Vantara " +
+                               rest_.host() + ": the job names no host group");
         }
-        log::Info("storage.vantara", "created host group",
-                  {{"hostGroup", port + "," + std::to_string(number)}, {"name", name}, {"array", rest_.host()}});
+        log::Info(
+            "storage.vantara", "created host group",
+            {{"hostGroup", port + "," + std::to_string(number)}, {"name", name}, {"array", rest_.host()}});
       }
     }
     for (const auto& v : names) {
@@ -486,10 +501,11 @@ InitiatorGroup VantaraArray::EnsureInitiatorGroup(const std::string& name,
     }
   }
   if (refs.empty()) {
-    throw PreconditionError("no storage port of Vantara " + rest_.host() + " reaches " + name +
-                            (wwpns.empty() ? ": the array has no iSCSI target port"
-                                           : ": none of its WWPNs is logged in to an FC target port — check the zoning") +
-                            " (or name host groups in HOSTGROUP_ID_LIST)");
+    throw PreconditionError(
+        "no storage port of Vantara " + rest_.host() + " reaches " + name +
+        (wwpns.empty() ? ": the array has no iSCSI target port"
+                       : ": none of its WWPNs is logged in to an FC target port — check the zoning") +
+        " (or name host groups in HOSTGROUP_ID_LIST)");
   }
   group.name = GroupName(refs);
   return group;
@@ -510,7 +526,8 @@ Lun VantaraArray::Map(const Lun& lun, const std::string& group) {
   const int ldev_id = std::stoi(lun.id);
   auto paths_of = [&](const json& ldev) {
     std::set<HostGroupRef> have;
-    for (const auto& p : ldev.value("ports", json::array())) have.insert({Str(p, "portId"), p.value("hostGroupNumber", 0)});
+    for (const auto& p : ldev.value("ports", json::array()))
+      have.insert({Str(p, "portId"), p.value("hostGroupNumber", 0)});
     return have;
   };
   json ldev = Ldev(ldev_id, "looking up " + lun.name);
@@ -518,21 +535,24 @@ Lun VantaraArray::Map(const Lun& lun, const std::string& group) {
   for (const auto& ref : ParseGroup(group)) {
     if (have.count(ref)) continue;
     const std::string what = "adding an LU path for " + lun.name + " to host group " + ref.Id();
-    json job = RunJob(common::Post(Objects() + "/luns",
-                                   json{{"portId", ref.port}, {"hostGroupNumber", ref.number}, {"ldevId", ldev_id}}),
-                      what);
+    json job =
+        RunJob(common::Post(Objects() + "/luns",
+                            json{{"portId", ref.port}, {"hostGroupNumber", ref.number}, {"ldevId", ldev_id}}),
+               what);
     if (Failed(job)) {
       if (paths_of(Ldev(ldev_id, "looking up " + lun.name)).count(ref)) continue;  // made meanwhile
       ThrowJobFailure(job);
     }
-    log::Info("storage.vantara", "added LU path", {{"ldev", ldev_id}, {"hostGroup", ref.Id()}, {"array", rest_.host()}});
+    log::Info("storage.vantara", "added LU path",
+              {{"ldev", ldev_id}, {"hostGroup", ref.Id()}, {"array", rest_.host()}});
   }
   Lun out = lun;
   if (out.naa.empty()) {
     // The LDEV's NAA id, which some releases report only once the LDEV has a path.
     std::string naa = Str(Ldev(ldev_id, "looking up " + lun.name), "naaId");
     if (naa.empty()) {
-      throw TransientError("Vantara " + rest_.host() + " reports no naaId for " + lun.name + " after mapping it");
+      throw TransientError("Vantara " + rest_.host() + " reports no naaId for " + lun.name +
+                           " after mapping it");
     }
     out.serial = naa;
     out.naa = NaaFromWwn(naa);
@@ -562,7 +582,8 @@ void VantaraArray::Unmap(const Lun& lun, const std::string& group) {
         }
         if (still) ThrowJobFailure(job);
       }
-      log::Info("storage.vantara", "removed LU path", {{"ldev", ldev_id}, {"path", id}, {"array", rest_.host()}});
+      log::Info("storage.vantara", "removed LU path",
+                {{"ldev", ldev_id}, {"path", id}, {"array", rest_.host()}});
     }
   }
 }

@@ -302,16 +302,27 @@ struct OntapSimulator::Impl {
 
   // State file: everything but faults and the request log, rewritten after each change.
   json State() const {
-    json j = {{"svms", json::array()}, {"luns", json::array()}, {"igroups", json::array()},
+    json j = {{"svms", json::array()},
+              {"luns", json::array()},
+              {"igroups", json::array()},
               {"maps", json::array()}};
     for (const auto& s : svms) j["svms"].push_back({{"uuid", s.uuid}, {"name", s.name}});
     for (const auto& l : luns) {
-      j["luns"].push_back({{"uuid", l.uuid}, {"name", l.name}, {"svm", l.svm}, {"serial", l.serial},
-                           {"naa", l.naa}, {"backing", l.backing}, {"size", l.size_bytes}});
+      j["luns"].push_back({{"uuid", l.uuid},
+                           {"name", l.name},
+                           {"svm", l.svm},
+                           {"serial", l.serial},
+                           {"naa", l.naa},
+                           {"backing", l.backing},
+                           {"size", l.size_bytes}});
     }
     for (const auto& g : igroups) {
-      j["igroups"].push_back({{"uuid", g.uuid}, {"name", g.name}, {"svm", g.svm}, {"protocol", g.protocol},
-                              {"os_type", g.os_type}, {"initiators", g.initiators}});
+      j["igroups"].push_back({{"uuid", g.uuid},
+                              {"name", g.name},
+                              {"svm", g.svm},
+                              {"protocol", g.protocol},
+                              {"os_type", g.os_type},
+                              {"initiators", g.initiators}});
     }
     for (const auto& m : maps) {
       j["maps"].push_back({{"lun", m.lun_uuid}, {"igroup", m.igroup_uuid}, {"id", m.lun_id}});
@@ -323,7 +334,8 @@ struct OntapSimulator::Impl {
   }
   void Load(const json& j) {
     svms.clear();
-    for (const auto& s : j.at("svms")) svms.push_back({s.at("uuid").get<std::string>(), s.at("name").get<std::string>()});
+    for (const auto& s : j.at("svms"))
+      svms.push_back({s.at("uuid").get<std::string>(), s.at("name").get<std::string>()});
     for (const auto& l : j.at("luns")) {
       SimLun lun;
       lun.uuid = l.at("uuid").get<std::string>();
@@ -338,10 +350,12 @@ struct OntapSimulator::Impl {
     for (const auto& g : j.at("igroups")) {
       igroups.push_back({g.at("uuid").get<std::string>(), g.at("name").get<std::string>(),
                          g.at("svm").get<std::string>(), g.at("protocol").get<std::string>(),
-                         g.at("os_type").get<std::string>(), g.at("initiators").get<std::vector<std::string>>()});
+                         g.at("os_type").get<std::string>(),
+                         g.at("initiators").get<std::vector<std::string>>()});
     }
     for (const auto& m : j.at("maps")) {
-      maps.push_back({m.at("lun").get<std::string>(), m.at("igroup").get<std::string>(), m.at("id").get<int>()});
+      maps.push_back(
+          {m.at("lun").get<std::string>(), m.at("igroup").get<std::string>(), m.at("id").get<int>()});
     }
   }
 
@@ -648,7 +662,8 @@ OntapSimulator::OntapSimulator(SimulatorOptions options) : impl_(std::make_uniqu
   if (impl_->options.lun_dir.empty()) throw BugError("the ONTAP simulator needs a LUN directory");
   fs::create_directories(impl_->options.lun_dir);
   json state;
-  if (!impl_->options.state_dir.empty()) state = common::LoadJsonFile(impl_->options.state_dir + "/state.json");
+  if (!impl_->options.state_dir.empty())
+    state = common::LoadJsonFile(impl_->options.state_dir + "/state.json");
   if (state.is_object()) {
     impl_->Load(state);
   } else {
@@ -690,7 +705,8 @@ SimLun OntapSimulator::CreateLun(const std::string& path, uint64_t size_bytes, c
   if (parts.size() != 3 || parts[0] != "vol")
     throw BugError("ONTAP simulator: LUN path must be /vol/<flexvol>/<lun>");
   for (const auto& l : impl_->luns) {
-    if (l.svm == s->uuid && l.name == path) throw BugError("ONTAP simulator: LUN " + path + " already exists");
+    if (l.svm == s->uuid && l.name == path)
+      throw BugError("ONTAP simulator: LUN " + path + " already exists");
   }
   SimLun lun;
   lun.uuid = Uuid(impl_->rng);

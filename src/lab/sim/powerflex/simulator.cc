@@ -34,9 +34,9 @@ Reply Ok(const json& j) { return Reply{200, j.dump()}; }
 
 // Gateway error codes this simulator uses.
 constexpr int kUnauthorized = 0;
-constexpr int kNotFound = 79;            // "Could not find the object"
-constexpr int kAlreadyMapped = 81;       // "The volume is already mapped to this SDC"
-constexpr int kNotMapped = 82;           // "The volume is not mapped to this SDC"
+constexpr int kNotFound = 79;       // "Could not find the object"
+constexpr int kAlreadyMapped = 81;  // "The volume is already mapped to this SDC"
+constexpr int kNotMapped = 82;      // "The volume is not mapped to this SDC"
 constexpr int kBadRequest = 2;
 
 }  // namespace
@@ -99,8 +99,11 @@ struct PowerFlexSimulator::Impl {
     for (const auto& [vid, ids] : maps) {
       SimVolume* v = FindVolume(vid);
       if (!v) continue;
-      json entry = {{"backing", v->backing}, {"array", options.array_name}, {"vendor", "EMC"},
-                    {"model", "ScaleIO"},     {"sizeBytes", v->size_bytes}};
+      json entry = {{"backing", v->backing},
+                    {"array", options.array_name},
+                    {"vendor", "EMC"},
+                    {"model", "ScaleIO"},
+                    {"sizeBytes", v->size_bytes}};
       for (const auto& id : ids) {
         if (SimSdc* s = FindSdc(id)) desired.emplace_back(Lower(s->guid), v->eui, entry);
       }
@@ -110,10 +113,15 @@ struct PowerFlexSimulator::Impl {
   json State() const {
     json j = {{"volumes", json::array()}, {"sdcs", json::array()}, {"maps", maps}};
     for (const auto& v : volumes) {
-      j["volumes"].push_back({{"id", v.id}, {"name", v.name}, {"backing", v.backing}, {"size", v.size_bytes}});
+      j["volumes"].push_back(
+          {{"id", v.id}, {"name", v.name}, {"backing", v.backing}, {"size", v.size_bytes}});
     }
     for (const auto& s : sdcs) {
-      j["sdcs"].push_back({{"id", s.id}, {"name", s.name}, {"guid", s.guid}, {"ip", s.ip}, {"osType", s.os_type},
+      j["sdcs"].push_back({{"id", s.id},
+                           {"name", s.name},
+                           {"guid", s.guid},
+                           {"ip", s.ip},
+                           {"osType", s.os_type},
                            {"connected", s.connected}});
     }
     return j;
@@ -129,8 +137,9 @@ struct PowerFlexSimulator::Impl {
       volumes.push_back(sv);
     }
     for (const auto& s : j.at("sdcs")) {
-      sdcs.push_back({s.at("id").get<std::string>(), s.at("name").get<std::string>(), s.at("guid").get<std::string>(),
-                      s.at("ip").get<std::string>(), s.at("osType").get<std::string>(), s.at("connected").get<bool>()});
+      sdcs.push_back({s.at("id").get<std::string>(), s.at("name").get<std::string>(),
+                      s.at("guid").get<std::string>(), s.at("ip").get<std::string>(),
+                      s.at("osType").get<std::string>(), s.at("connected").get<bool>()});
     }
     maps = j.at("maps").get<std::map<std::string, std::vector<std::string>>>();
   }
@@ -165,11 +174,13 @@ struct PowerFlexSimulator::Impl {
       for (const auto& s : sdcs) a.push_back(SdcJson(s));
       return Ok(a);
     }
-    if (p.size() == 4 && p[1] == "instances" && p[2] == "System::" + options.system_id && p[3] == "relationships") {
+    if (p.size() == 4 && p[1] == "instances" && p[2] == "System::" + options.system_id &&
+        p[3] == "relationships") {
       return Err(404, kNotFound, "Could not find the relationship");
     }
     if (p.size() == 5 && p[1] == "instances" && p[3] == "relationships" && p[4] == "Sdc" && m == "GET") {
-      if (p[2] != "System::" + options.system_id) return Err(404, kNotFound, "Could not find the System " + p[2]);
+      if (p[2] != "System::" + options.system_id)
+        return Err(404, kNotFound, "Could not find the System " + p[2]);
       json a = json::array();
       for (const auto& s : sdcs) a.push_back(SdcJson(s));
       return Ok(a);
@@ -197,7 +208,8 @@ struct PowerFlexSimulator::Impl {
           }
           std::string multi = Lower(body.value("allowMultipleMappings", "false"));
           if (!mapped.empty() && multi != "true") {
-            return Err(500, kBadRequest, "The volume is already mapped to another SDC; set allowMultipleMappings");
+            return Err(500, kBadRequest,
+                       "The volume is already mapped to another SDC; set allowMultipleMappings");
           }
           mapped.push_back(sdc);
           Changed();
@@ -304,7 +316,8 @@ const std::string& PowerFlexSimulator::system_id() const { return impl_->options
 
 SimVolume PowerFlexSimulator::CreateVolume(const std::string& name, uint64_t size_bytes) {
   std::lock_guard lock(impl_->mu);
-  if (name.empty() || name.size() > 31) throw BugError("PowerFlex simulator: volume names have 1 to 31 characters");
+  if (name.empty() || name.size() > 31)
+    throw BugError("PowerFlex simulator: volume names have 1 to 31 characters");
   for (const auto& v : impl_->volumes) {
     if (v.name == name) throw BugError("PowerFlex simulator: volume " + name + " already exists");
   }
@@ -332,7 +345,8 @@ std::optional<SimVolume> PowerFlexSimulator::FindVolume(const std::string& name)
 
 void PowerFlexSimulator::DeleteVolume(const std::string& id) {
   std::lock_guard lock(impl_->mu);
-  auto it = std::find_if(impl_->volumes.begin(), impl_->volumes.end(), [&](const SimVolume& v) { return v.id == id; });
+  auto it = std::find_if(impl_->volumes.begin(), impl_->volumes.end(),
+                         [&](const SimVolume& v) { return v.id == id; });
   if (it == impl_->volumes.end()) return;
   std::error_code ec;
   fs::remove(it->backing, ec);
@@ -341,14 +355,18 @@ void PowerFlexSimulator::DeleteVolume(const std::string& id) {
   impl_->Changed();
 }
 
-SimSdc PowerFlexSimulator::RegisterSdc(const std::string& guid, const std::string& name, const std::string& os_type,
-                                       const std::string& ip) {
+SimSdc PowerFlexSimulator::RegisterSdc(const std::string& guid, const std::string& name,
+                                       const std::string& os_type, const std::string& ip) {
   std::lock_guard lock(impl_->mu);
   for (const auto& s : impl_->sdcs) {
     if (Lower(s.guid) == Lower(guid)) return s;
   }
-  SimSdc s{common::RandomHex(impl_->rng, 8) + "0000000" + std::to_string(impl_->sdcs.size() % 10), name, Lower(guid), ip,
-           os_type, true};
+  SimSdc s{common::RandomHex(impl_->rng, 8) + "0000000" + std::to_string(impl_->sdcs.size() % 10),
+           name,
+           Lower(guid),
+           ip,
+           os_type,
+           true};
   impl_->sdcs.push_back(s);
   impl_->Changed();
   return s;

@@ -24,23 +24,23 @@ using common::Upper;
 using nlohmann::json;
 
 // WSAPI error codes this simulator answers with (named as in the HPE WSAPI reference).
-constexpr int kInvalidInput = 1;          // INV_INPUT
-constexpr int kMissingRequired = 2;       // INV_INPUT_MISSING_REQUIRED
-constexpr int kInvalidCredentials = 5;    // login refused
-constexpr int kInvalidSessionKey = 6;     // expired or unknown session key
-constexpr int kExceedsLength = 10;        // INV_INPUT_EXCEEDS_LENGTH
-constexpr int kParamConflict = 12;        // INV_INPUT_PARAM_CONFLICT
-constexpr int kExistentHost = 16;         // EXISTENT_HOST
-constexpr int kNonExistentHost = 17;      // NON_EXISTENT_HOST
-constexpr int kExistentPath = 18;         // EXISTENT_PATH
-constexpr int kNonExistentVlun = 19;      // NON_EXISTENT_VLUN
-constexpr int kNonExistentVolume = 23;    // NON_EXISTENT_VOL
-constexpr int kExistentVlun = 29;         // the export exists
-constexpr int kLunInUse = 30;             // LUN id taken on a host
-constexpr int kExistentSet = 101;         // EXISTENT_SET
-constexpr int kNonExistentSet = 102;      // NON_EXISTENT_SET
-constexpr int kMemberInSet = 104;         // MEMBER_IN_SET
-constexpr int kMemberNotInSet = 105;      // MEMBER_NOT_IN_SET
+constexpr int kInvalidInput = 1;        // INV_INPUT
+constexpr int kMissingRequired = 2;     // INV_INPUT_MISSING_REQUIRED
+constexpr int kInvalidCredentials = 5;  // login refused
+constexpr int kInvalidSessionKey = 6;   // expired or unknown session key
+constexpr int kExceedsLength = 10;      // INV_INPUT_EXCEEDS_LENGTH
+constexpr int kParamConflict = 12;      // INV_INPUT_PARAM_CONFLICT
+constexpr int kExistentHost = 16;       // EXISTENT_HOST
+constexpr int kNonExistentHost = 17;    // NON_EXISTENT_HOST
+constexpr int kExistentPath = 18;       // EXISTENT_PATH
+constexpr int kNonExistentVlun = 19;    // NON_EXISTENT_VLUN
+constexpr int kNonExistentVolume = 23;  // NON_EXISTENT_VOL
+constexpr int kExistentVlun = 29;       // the export exists
+constexpr int kLunInUse = 30;           // LUN id taken on a host
+constexpr int kExistentSet = 101;       // EXISTENT_SET
+constexpr int kNonExistentSet = 102;    // NON_EXISTENT_SET
+constexpr int kMemberInSet = 104;       // MEMBER_IN_SET
+constexpr int kMemberNotInSet = 105;    // MEMBER_NOT_IN_SET
 constexpr int kVlunTypeHost = 3;
 constexpr int kVlunTypeHostSet = 5;
 
@@ -77,7 +77,8 @@ Reply Err(int status, int code, std::string desc) {
 std::string NormWwn(const std::string& w) {
   std::string out;
   for (char c : w) {
-    if (c != ':' && c != '-' && c != ' ') out += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    if (c != ':' && c != '-' && c != ' ')
+      out += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   }
   return out;
 }
@@ -192,13 +193,12 @@ struct Primera3parSimulator::Impl {
   }
   json HostJson(const Host& h) const {
     json fc = json::array(), iscsi = json::array();
-    for (const auto& w : h.wwns) fc.push_back({{"wwn", w}, {"portPos", {{"node", 0}, {"slot", 1}, {"cardPort", 1}}}});
+    for (const auto& w : h.wwns)
+      fc.push_back({{"wwn", w}, {"portPos", {{"node", 0}, {"slot", 1}, {"cardPort", 1}}}});
     for (const auto& i : h.iqns) iscsi.push_back({{"name", i}, {"IPAddr", "10.0.0.1"}});
     return {{"id", h.id}, {"name", h.name}, {"persona", h.persona}, {"FCPaths", fc}, {"iSCSIPaths", iscsi}};
   }
-  json SetJson(const HostSet& s) const {
-    return {{"id", s.id}, {"name", s.name}, {"setmembers", s.members}};
-  }
+  json SetJson(const HostSet& s) const { return {{"id", s.id}, {"name", s.name}, {"setmembers", s.members}}; }
   json VlunJson(const Vlun& v) {
     SimVolume* vol = FindVolume(v.volume);
     return {{"lun", v.lun},
@@ -217,8 +217,9 @@ struct Primera3parSimulator::Impl {
     for (const auto& v : vluns) {
       SimVolume* vol = FindVolume(v.volume);
       if (!vol) continue;
-      json entry = {{"backing", vol->backing}, {"array", options.array_name}, {"vendor", "3PARdata"},
-                    {"model", "VV"},           {"lunId", v.lun},              {"sizeBytes", vol->size_bytes}};
+      json entry = {{"backing", vol->backing}, {"array", options.array_name},
+                    {"vendor", "3PARdata"},    {"model", "VV"},
+                    {"lunId", v.lun},          {"sizeBytes", vol->size_bytes}};
       for (const auto& hn : TargetHosts(v.target)) {
         Host* h = FindHost(hn);
         if (!h) continue;
@@ -230,18 +231,22 @@ struct Primera3parSimulator::Impl {
   }
 
   json State() const {
-    json j = {{"nextId", next_id}, {"volumes", json::array()}, {"hosts", json::array()},
-              {"sets", json::array()}, {"vluns", json::array()}};
+    json j = {{"nextId", next_id},
+              {"volumes", json::array()},
+              {"hosts", json::array()},
+              {"sets", json::array()},
+              {"vluns", json::array()}};
     for (const auto& v : volumes) {
-      j["volumes"].push_back({{"id", v.id}, {"name", v.name}, {"wwn", v.wwn}, {"backing", v.backing},
-                              {"size", v.size_bytes}});
+      j["volumes"].push_back(
+          {{"id", v.id}, {"name", v.name}, {"wwn", v.wwn}, {"backing", v.backing}, {"size", v.size_bytes}});
     }
     for (const auto& h : hosts) {
-      j["hosts"].push_back({{"id", h.id}, {"name", h.name}, {"persona", h.persona}, {"wwns", h.wwns},
-                            {"iqns", h.iqns}});
+      j["hosts"].push_back(
+          {{"id", h.id}, {"name", h.name}, {"persona", h.persona}, {"wwns", h.wwns}, {"iqns", h.iqns}});
     }
     for (const auto& s : sets) j["sets"].push_back({{"id", s.id}, {"name", s.name}, {"members", s.members}});
-    for (const auto& v : vluns) j["vluns"].push_back({{"volume", v.volume}, {"lun", v.lun}, {"target", v.target}});
+    for (const auto& v : vluns)
+      j["vluns"].push_back({{"volume", v.volume}, {"lun", v.lun}, {"target", v.target}});
     return j;
   }
   void Load(const json& j) {
@@ -270,7 +275,8 @@ struct Primera3parSimulator::Impl {
                       s.at("members").get<std::vector<std::string>>()});
     }
     for (const auto& v : j.at("vluns")) {
-      vluns.push_back({v.at("volume").get<std::string>(), v.at("lun").get<int>(), v.at("target").get<std::string>()});
+      vluns.push_back(
+          {v.at("volume").get<std::string>(), v.at("lun").get<int>(), v.at("target").get<std::string>()});
     }
   }
   void Changed() {
@@ -325,7 +331,8 @@ struct Primera3parSimulator::Impl {
     if (name.empty()) return Err(400, kMissingRequired, "missing required input: name");
     if (name.size() > 31) return Err(400, kExceedsLength, "invalid input: host name exceeds 31 characters");
     bool has_fc = body.contains("FCWWNs"), has_iscsi = body.contains("iSCSINames");
-    if (has_fc && has_iscsi) return Err(400, kParamConflict, "invalid input: FCWWNs and iSCSINames are both given");
+    if (has_fc && has_iscsi)
+      return Err(400, kParamConflict, "invalid input: FCWWNs and iSCSINames are both given");
     if (FindHost(name)) return Err(409, kExistentHost, "host name " + name + " is already used");
     Host h;
     h.name = name;
@@ -342,7 +349,8 @@ struct Primera3parSimulator::Impl {
     if (body.contains("FCWWNs")) {
       for (const auto& w : body["FCWWNs"]) {
         std::string wwn = NormWwn(w.get<std::string>());
-        if (!IsWwn(wwn)) return Err(400, 2, "invalid input: WWN " + w.get<std::string>() + " is not 16 hex digits");
+        if (!IsWwn(wwn))
+          return Err(400, 2, "invalid input: WWN " + w.get<std::string>() + " is not 16 hex digits");
         for (const auto& other : hosts) {
           if (&other != self && std::find(other.wwns.begin(), other.wwns.end(), wwn) != other.wwns.end()) {
             return Err(409, kExistentPath, "WWN " + wwn + " is already used by host " + other.name);
@@ -376,7 +384,8 @@ struct Primera3parSimulator::Impl {
     }
     if (!FindVolume(volume)) return Err(404, kNonExistentVolume, "volume " + volume + " does not exist");
     if (target.rfind("set:", 0) == 0) {
-      if (!FindSet(target.substr(4))) return Err(404, kNonExistentSet, "host set " + target.substr(4) + " does not exist");
+      if (!FindSet(target.substr(4)))
+        return Err(404, kNonExistentSet, "host set " + target.substr(4) + " does not exist");
     } else if (!FindHost(target)) {
       return Err(404, kNonExistentHost, "host " + target + " does not exist");
     }
@@ -393,10 +402,13 @@ struct Primera3parSimulator::Impl {
       used.insert(u.begin(), u.end());
     }
     if (used.count(lun)) {
-      if (!autolun) return Err(409, kLunInUse, "LUN " + std::to_string(lun) + " is already in use on a host of " + target);
+      if (!autolun)
+        return Err(409, kLunInUse,
+                   "LUN " + std::to_string(lun) + " is already in use on a host of " + target);
       while (used.count(lun)) ++lun;
     }
-    if (lun < 0 || lun > 16383) return Err(400, 3, "invalid input: LUN " + std::to_string(lun) + " out of range");
+    if (lun < 0 || lun > 16383)
+      return Err(400, 3, "invalid input: LUN " + std::to_string(lun) + " out of range");
     vluns.push_back({volume, lun, target});
     return Reply{201, nullptr, "/api/v1/vluns/" + volume + "," + std::to_string(lun) + "," + target};
   }
@@ -415,8 +427,11 @@ struct Primera3parSimulator::Impl {
     const std::string id = p.size() > 3 ? p[3] : "";
     if (res == "system" && m == "GET") {
       return Reply{200,
-                   {{"id", 12345}, {"name", options.array_name}, {"model", options.model},
-                    {"serialNumber", serial}, {"systemVersion", options.system_version}},
+                   {{"id", 12345},
+                    {"name", options.array_name},
+                    {"model", options.model},
+                    {"serialNumber", serial},
+                    {"systemVersion", options.system_version}},
                    ""};
     }
     if (res == "volumes" && m == "GET") {
@@ -438,7 +453,8 @@ struct Primera3parSimulator::Impl {
       if (m == "PUT" && !id.empty()) {
         Host* h = FindHost(id);
         if (!h) return Err(404, kNonExistentHost, "host " + id + " does not exist");
-        if (body.value("pathOperation", 0) != 1) return Err(400, kInvalidInput, "only pathOperation 1 (add) is simulated");
+        if (body.value("pathOperation", 0) != 1)
+          return Err(400, kInvalidInput, "only pathOperation 1 (add) is simulated");
         Host copy = *h;
         Reply r = AddPaths(copy, body, h);
         if (r.status >= 300) return r;
@@ -460,11 +476,13 @@ struct Primera3parSimulator::Impl {
         std::string name = body.value("name", "");
         if (name.empty()) return Err(400, kMissingRequired, "missing required input: name");
         // A VLUN names a host set as set:<name>, which must fit in 31 characters.
-        if (name.size() > 27) return Err(400, kExceedsLength, "invalid input: set name exceeds 27 characters");
+        if (name.size() > 27)
+          return Err(400, kExceedsLength, "invalid input: set name exceeds 27 characters");
         if (FindSet(name)) return Err(409, kExistentSet, "set " + name + " already exists");
         HostSet s{next_id++, name, {}};
         for (const auto& mem : body.value("setmembers", json::array())) {
-          if (!FindHost(mem.get<std::string>())) return Err(404, kNonExistentHost, "host " + mem.get<std::string>() + " does not exist");
+          if (!FindHost(mem.get<std::string>()))
+            return Err(404, kNonExistentHost, "host " + mem.get<std::string>() + " does not exist");
           s.members.push_back(mem.get<std::string>());
         }
         sets.push_back(s);
@@ -479,10 +497,12 @@ struct Primera3parSimulator::Impl {
           auto it = std::find(s->members.begin(), s->members.end(), h);
           if (action == 1) {
             if (!FindHost(h)) return Err(404, kNonExistentHost, "host " + h + " does not exist");
-            if (it != s->members.end()) return Err(409, kMemberInSet, "host " + h + " is already a member of set " + s->name);
+            if (it != s->members.end())
+              return Err(409, kMemberInSet, "host " + h + " is already a member of set " + s->name);
             s->members.push_back(h);
           } else if (action == 2) {
-            if (it == s->members.end()) return Err(404, kMemberNotInSet, "host " + h + " is not a member of set " + s->name);
+            if (it == s->members.end())
+              return Err(404, kMemberNotInSet, "host " + h + " is not a member of set " + s->name);
             s->members.erase(it);
           } else {
             return Err(400, kInvalidInput, "invalid input: action must be 1 (add) or 2 (remove)");
@@ -522,7 +542,8 @@ struct Primera3parSimulator::Impl {
           start = c + 1;
         }
         f.push_back(id.substr(start));
-        if (f.size() != 3) return Err(400, kMissingRequired, "missing required input: volumeName,lun,hostname");
+        if (f.size() != 3)
+          return Err(400, kMissingRequired, "missing required input: volumeName,lun,hostname");
         auto it = std::find_if(vluns.begin(), vluns.end(), [&](const Vlun& v) {
           return v.volume == f[0] && std::to_string(v.lun) == f[1] && v.target == f[2];
         });
@@ -540,7 +561,8 @@ struct Primera3parSimulator::Impl {
     if (auto fault = faults.Next(req.method, req.path)) {
       if (fault->delay.count() > 0) std::this_thread::sleep_for(fault->delay);
       if (fault->status != 0) {
-        w.Send(fault->status, h, json{{"code", 0}, {"desc", "injected fault: the WSAPI service is busy"}}.dump());
+        w.Send(fault->status, h,
+               json{{"code", 0}, {"desc", "injected fault: the WSAPI service is busy"}}.dump());
         return;
       }
     }
@@ -623,7 +645,8 @@ const std::string& Primera3parSimulator::ca_pem() const { return impl_->cert.cer
 
 SimVolume Primera3parSimulator::CreateVolume(const std::string& name, uint64_t size_bytes) {
   std::lock_guard lock(impl_->mu);
-  if (name.empty() || name.size() > 31) throw BugError("Primera/3PAR simulator: volume names have 1 to 31 characters");
+  if (name.empty() || name.size() > 31)
+    throw BugError("Primera/3PAR simulator: volume names have 1 to 31 characters");
   if (impl_->FindVolume(name)) throw BugError("Primera/3PAR simulator: volume " + name + " already exists");
   SimVolume v;
   v.id = impl_->next_id++;
@@ -677,7 +700,8 @@ void Primera3parSimulator::CreateHostForLab(const std::string& name, const std::
   impl_->Changed();
 }
 
-void Primera3parSimulator::CreateHostSetForLab(const std::string& name, const std::vector<std::string>& members) {
+void Primera3parSimulator::CreateHostSetForLab(const std::string& name,
+                                               const std::vector<std::string>& members) {
   std::lock_guard lock(impl_->mu);
   HostSet* s = impl_->FindSet(name);
   if (!s) {

@@ -96,7 +96,9 @@ struct VantaraSimulator::Impl {
   std::map<int, Job> jobs;
   std::optional<Refusal> fail_next;
 
-  std::string Base() const { return "/ConfigurationManager/v1/objects/storages/" + options.storage_device_id; }
+  std::string Base() const {
+    return "/ConfigurationManager/v1/objects/storages/" + options.storage_device_id;
+  }
 
   SimLdev* FindLdev(int id) {
     for (auto& l : ldevs) {
@@ -122,7 +124,10 @@ struct VantaraSimulator::Impl {
     for (const auto& p : paths) {
       if (p.ldev != l.id) continue;
       HostGroup* g = FindGroup(p.port, p.hg);
-      ports.push_back({{"portId", p.port}, {"hostGroupNumber", p.hg}, {"hostGroupName", g ? g->name : ""}, {"lun", p.lun}});
+      ports.push_back({{"portId", p.port},
+                       {"hostGroupNumber", p.hg},
+                       {"hostGroupName", g ? g->name : ""},
+                       {"lun", p.lun}});
     }
     char cap[32];
     std::snprintf(cap, sizeof cap, "%.2f M", static_cast<double>(l.size_bytes) / (1 << 20));
@@ -174,7 +179,8 @@ struct VantaraSimulator::Impl {
               {"hostModeOptions", g.options}};
     const SimPort* p = FindPort(g.port);
     if (p && p->type == "ISCSI") {
-      j["iscsiName"] = "iqn.1994-04.jp.co.hitachi:rsd.h8m.t.12345." + Lower(g.port) + "." + std::to_string(g.number);
+      j["iscsiName"] =
+          "iqn.1994-04.jp.co.hitachi:rsd.h8m.t.12345." + Lower(g.port) + "." + std::to_string(g.number);
     }
     return j;
   }
@@ -185,22 +191,33 @@ struct VantaraSimulator::Impl {
       SimLdev* l = FindLdev(p.ldev);
       HostGroup* g = FindGroup(p.port, p.hg);
       if (!l || !g) continue;
-      json entry = {{"backing", l->backing}, {"array", options.array_name}, {"vendor", "HITACHI"},
-                    {"model", "OPEN-V"},     {"lunId", p.lun},              {"sizeBytes", l->size_bytes}};
+      json entry = {{"backing", l->backing}, {"array", options.array_name},
+                    {"vendor", "HITACHI"},   {"model", "OPEN-V"},
+                    {"lunId", p.lun},        {"sizeBytes", l->size_bytes}};
       for (const auto& m : g->members) desired.emplace_back(m, l->naa, entry);
     }
     san->Publish(desired);
   }
   json State() const {
-    json j = {{"nextLdev", next_ldev}, {"ldevs", json::array()}, {"groups", json::array()},
-              {"paths", json::array()}, {"logins", logins}};
+    json j = {{"nextLdev", next_ldev},
+              {"ldevs", json::array()},
+              {"groups", json::array()},
+              {"paths", json::array()},
+              {"logins", logins}};
     for (const auto& l : ldevs) {
-      j["ldevs"].push_back({{"id", l.id}, {"label", l.label}, {"naaId", l.naa_id}, {"backing", l.backing},
+      j["ldevs"].push_back({{"id", l.id},
+                            {"label", l.label},
+                            {"naaId", l.naa_id},
+                            {"backing", l.backing},
                             {"size", l.size_bytes}});
     }
     for (const auto& g : groups) {
-      j["groups"].push_back({{"port", g.port}, {"number", g.number}, {"name", g.name}, {"hostMode", g.host_mode},
-                             {"options", g.options}, {"members", g.members}});
+      j["groups"].push_back({{"port", g.port},
+                             {"number", g.number},
+                             {"name", g.name},
+                             {"hostMode", g.host_mode},
+                             {"options", g.options},
+                             {"members", g.members}});
     }
     for (const auto& p : paths) {
       j["paths"].push_back({{"port", p.port}, {"hg", p.hg}, {"lun", p.lun}, {"ldev", p.ldev}});
@@ -220,8 +237,9 @@ struct VantaraSimulator::Impl {
       ldevs.push_back(d);
     }
     for (const auto& g : j.at("groups")) {
-      groups.push_back({g.at("port").get<std::string>(), g.at("number").get<int>(), g.at("name").get<std::string>(),
-                        g.at("hostMode").get<std::string>(), g.at("options").get<std::vector<int>>(),
+      groups.push_back({g.at("port").get<std::string>(), g.at("number").get<int>(),
+                        g.at("name").get<std::string>(), g.at("hostMode").get<std::string>(),
+                        g.at("options").get<std::vector<int>>(),
                         g.at("members").get<std::vector<std::string>>()});
     }
     for (const auto& p : j.at("paths")) {
@@ -240,7 +258,8 @@ struct VantaraSimulator::Impl {
                  const std::function<std::optional<Refusal>(std::vector<std::string>&)>& apply) {
     Job job;
     job.id = next_job++;
-    job.polls_left = req.headers.Get("Response-Job-Status").find("Completed") != std::string::npos ? 0 : options.job_polls;
+    job.polls_left =
+        req.headers.Get("Response-Job-Status").find("Completed") != std::string::npos ? 0 : options.job_polls;
     std::optional<Refusal> refusal;
     if (fail_next) {
       refusal = fail_next;
@@ -297,11 +316,19 @@ struct VantaraSimulator::Impl {
       for (const auto& m : g.members) {
         std::string hg = g.port + "," + std::to_string(g.number);
         if (fc) {
-          data.push_back({{"hostWwnId", hg + "," + m}, {"portId", g.port}, {"hostGroupNumber", g.number},
-                          {"hostGroupName", g.name}, {"hostWwn", m}, {"wwnNickname", "-"}});
+          data.push_back({{"hostWwnId", hg + "," + m},
+                          {"portId", g.port},
+                          {"hostGroupNumber", g.number},
+                          {"hostGroupName", g.name},
+                          {"hostWwn", m},
+                          {"wwnNickname", "-"}});
         } else {
-          data.push_back({{"hostIscsiId", hg + "," + m}, {"portId", g.port}, {"hostGroupNumber", g.number},
-                          {"hostGroupName", g.name}, {"iscsiName", m}, {"iscsiNickname", "-"}});
+          data.push_back({{"hostIscsiId", hg + "," + m},
+                          {"portId", g.port},
+                          {"hostGroupNumber", g.number},
+                          {"hostGroupName", g.name},
+                          {"iscsiName", m},
+                          {"iscsiNickname", "-"}});
         }
       }
     }
@@ -314,27 +341,36 @@ struct VantaraSimulator::Impl {
     int number = body.value("hostGroupNumber", -1);
     std::string value = body.value(key, "");
     if (port.empty() || number < 0 || value.empty()) {
-      return Err(400, "KART40039-E", std::string("The request body needs portId, hostGroupNumber and ") + key + ".");
+      return Err(400, "KART40039-E",
+                 std::string("The request body needs portId, hostGroupNumber and ") + key + ".");
     }
     HostGroup* g = FindGroup(port, number);
-    if (!g) return Err(404, "KART30013-E", "The specified object does not exist: host group " + port + "," + std::to_string(number));
+    if (!g)
+      return Err(404, "KART30013-E",
+                 "The specified object does not exist: host group " + port + "," + std::to_string(number));
     const SimPort* p = FindPort(port);
-    if ((p->type == "FIBRE") != fc) return Err(400, "KART40039-E", "The port type does not match " + std::string(key) + ".");
+    if ((p->type == "FIBRE") != fc)
+      return Err(400, "KART40039-E", "The port type does not match " + std::string(key) + ".");
     std::string v = fc ? Hex16(value) : Lower(value);
     return StartJob(req, [=, this](std::vector<std::string>& affected) -> std::optional<Refusal> {
       HostGroup* hg = FindGroup(port, number);
       if (std::find(hg->members.begin(), hg->members.end(), v) != hg->members.end()) {
-        return Refusal{"B957", "4114", "The " + std::string(fc ? "WWN" : "iSCSI name") + " is already registered in the host group."};
+        return Refusal{
+            "B957", "4114",
+            "The " + std::string(fc ? "WWN" : "iSCSI name") + " is already registered in the host group."};
       }
       // One host group per port for a given initiator.
       for (const auto& other : groups) {
-        if (other.port == port && std::find(other.members.begin(), other.members.end(), v) != other.members.end()) {
-          return Refusal{"B957", "4115", "The " + std::string(fc ? "WWN" : "iSCSI name") +
-                                            " is already registered in another host group on port " + port + "."};
+        if (other.port == port &&
+            std::find(other.members.begin(), other.members.end(), v) != other.members.end()) {
+          return Refusal{"B957", "4115",
+                         "The " + std::string(fc ? "WWN" : "iSCSI name") +
+                             " is already registered in another host group on port " + port + "."};
         }
       }
       hg->members.push_back(v);
-      affected.push_back(Base() + "/" + (fc ? "host-wwns/" : "host-iscsis/") + port + "," + std::to_string(number) + "," + v);
+      affected.push_back(Base() + "/" + (fc ? "host-wwns/" : "host-iscsis/") + port + "," +
+                         std::to_string(number) + "," + v);
       return std::nullopt;
     });
   }
@@ -363,7 +399,9 @@ struct VantaraSimulator::Impl {
       SimLdev* l = FindLdev(std::atoi(id.c_str()));
       if (!l) {
         // Undefined LDEV ids answer with emulationType NOT DEFINED, as the API does.
-        return Reply{200, {{"ldevId", std::atoi(id.c_str())}, {"emulationType", "NOT DEFINED"}, {"ports", json::array()}}};
+        return Reply{
+            200,
+            {{"ldevId", std::atoi(id.c_str())}, {"emulationType", "NOT DEFINED"}, {"ports", json::array()}}};
       }
       return Reply{200, LdevJson(*l)};
     }
@@ -391,21 +429,26 @@ struct VantaraSimulator::Impl {
       }
       if (m == "GET") {
         size_t comma = id.rfind(',');
-        HostGroup* g = comma == std::string::npos ? nullptr : FindGroup(id.substr(0, comma), std::atoi(id.c_str() + comma + 1));
+        HostGroup* g = comma == std::string::npos
+                           ? nullptr
+                           : FindGroup(id.substr(0, comma), std::atoi(id.c_str() + comma + 1));
         if (!g) return Err(404, "KART30013-E", "The specified object does not exist: host group " + id);
         return Reply{200, GroupJson(*g)};
       }
       if (m == "POST") {
         std::string port = body.value("portId", ""), name = body.value("hostGroupName", "");
-        if (port.empty() || name.empty()) return Err(400, "KART40039-E", "The request body needs portId and hostGroupName.");
-        if (!FindPort(port)) return Err(404, "KART30013-E", "The specified object does not exist: port " + port);
+        if (port.empty() || name.empty())
+          return Err(400, "KART40039-E", "The request body needs portId and hostGroupName.");
+        if (!FindPort(port))
+          return Err(404, "KART30013-E", "The specified object does not exist: port " + port);
         if (name.size() > 64) return Err(400, "KART40039-E", "hostGroupName is longer than 64 characters.");
         std::string mode = body.value("hostMode", "LINUX/IRIX");
         std::vector<int> opts = body.value("hostModeOptions", std::vector<int>{});
         return StartJob(req, [=, this](std::vector<std::string>& affected) -> std::optional<Refusal> {
           for (const auto& g : groups) {
             if (g.port == port && g.name == name) {
-              return Refusal{"B957", "4103", "The host group name " + name + " is already used on port " + port + "."};
+              return Refusal{"B957", "4103",
+                             "The host group name " + name + " is already used on port " + port + "."};
             }
           }
           int number = 1;
@@ -432,7 +475,10 @@ struct VantaraSimulator::Impl {
           if (!port.empty() && lp.port != port) continue;
           if (!number.empty() && std::to_string(lp.hg) != number) continue;
           data.push_back({{"lunId", lp.port + "," + std::to_string(lp.hg) + "," + std::to_string(lp.lun)},
-                          {"portId", lp.port}, {"hostGroupNumber", lp.hg}, {"lun", lp.lun}, {"ldevId", lp.ldev}});
+                          {"portId", lp.port},
+                          {"hostGroupNumber", lp.hg},
+                          {"lun", lp.lun},
+                          {"ldevId", lp.ldev}});
         }
         return Reply{200, {{"data", data}}};
       }
@@ -443,9 +489,12 @@ struct VantaraSimulator::Impl {
           return Err(400, "KART40039-E", "The request body needs portId, hostGroupNumber and ldevId.");
         }
         if (!FindGroup(port, number)) {
-          return Err(404, "KART30013-E", "The specified object does not exist: host group " + port + "," + std::to_string(number));
+          return Err(
+              404, "KART30013-E",
+              "The specified object does not exist: host group " + port + "," + std::to_string(number));
         }
-        if (!FindLdev(ldev)) return Err(404, "KART30013-E", "The specified object does not exist: LDEV " + std::to_string(ldev));
+        if (!FindLdev(ldev))
+          return Err(404, "KART30013-E", "The specified object does not exist: LDEV " + std::to_string(ldev));
         int want = body.contains("lun") ? body["lun"].get<int>() : -1;
         return StartJob(req, [=, this](std::vector<std::string>& affected) -> std::optional<Refusal> {
           for (const auto& lp : paths) {
@@ -458,23 +507,28 @@ struct VantaraSimulator::Impl {
           }
           int lun = want >= 0 ? want : FreeLun(port, number);
           paths.push_back({port, number, lun, ldev});
-          affected.push_back(Base() + "/luns/" + port + "," + std::to_string(number) + "," + std::to_string(lun));
+          affected.push_back(Base() + "/luns/" + port + "," + std::to_string(number) + "," +
+                             std::to_string(lun));
           return std::nullopt;
         });
       }
       if (m == "DELETE" && !id.empty()) {
         // <port>,<hg>,<lun>
         size_t c2 = id.rfind(','), c1 = c2 == std::string::npos ? std::string::npos : id.rfind(',', c2 - 1);
-        if (c1 == std::string::npos) return Err(400, "KART40039-E", "The LU path id must be <port>,<hostGroupNumber>,<lun>.");
+        if (c1 == std::string::npos)
+          return Err(400, "KART40039-E", "The LU path id must be <port>,<hostGroupNumber>,<lun>.");
         std::string port = id.substr(0, c1);
         int number = std::atoi(id.c_str() + c1 + 1), lun = std::atoi(id.c_str() + c2 + 1);
         auto it = std::find_if(paths.begin(), paths.end(), [&](const LuPath& lp) {
           return lp.port == port && lp.hg == number && lp.lun == lun;
         });
-        if (it == paths.end()) return Err(404, "KART30013-E", "The specified object does not exist: LU path " + id);
+        if (it == paths.end())
+          return Err(404, "KART30013-E", "The specified object does not exist: LU path " + id);
         return StartJob(req, [=, this](std::vector<std::string>& affected) -> std::optional<Refusal> {
           paths.erase(std::remove_if(paths.begin(), paths.end(),
-                                     [&](const LuPath& lp) { return lp.port == port && lp.hg == number && lp.lun == lun; }),
+                                     [&](const LuPath& lp) {
+                                       return lp.port == port && lp.hg == number && lp.lun == lun;
+                                     }),
                       paths.end());
           affected.push_back(Base() + "/luns/" + id);
           return std::nullopt;
@@ -495,13 +549,15 @@ struct VantaraSimulator::Impl {
     bool basic_ok = auth == basic;
     bool session_ok = auth.rfind("Session ", 0) == 0 && sessions.count(auth.substr(8));
     if (p.size() == 4 && p[1] == "v1" && p[2] == "objects" && p[3] == "storages" && req.method == "GET") {
-      if (!basic_ok && !session_ok) return Err(401, "KART40049-E", "Authentication failed.", "Specify a valid user and password.");
+      if (!basic_ok && !session_ok)
+        return Err(401, "KART40049-E", "Authentication failed.", "Specify a valid user and password.");
       return Reply{200,
-                   {{"data", {{{"storageDeviceId", options.storage_device_id},
-                               {"model", options.model},
-                               {"serialNumber", std::stoi(options.storage_device_id.substr(6))},
-                               {"ctl1Ip", "127.0.0.1"},
-                               {"ctl2Ip", "127.0.0.1"}}}}}};
+                   {{"data",
+                     {{{"storageDeviceId", options.storage_device_id},
+                       {"model", options.model},
+                       {"serialNumber", std::stoi(options.storage_device_id.substr(6))},
+                       {"ctl1Ip", "127.0.0.1"},
+                       {"ctl2Ip", "127.0.0.1"}}}}}};
     }
     if (p.size() < 6 || p[1] != "v1" || p[2] != "objects" || p[3] != "storages") {
       return Err(404, "KART30000-E", "Resource not found.");
@@ -510,14 +566,16 @@ struct VantaraSimulator::Impl {
       return Err(404, "KART30013-E", "The specified object does not exist: storage " + p[4]);
     }
     if (p[5] == "sessions" && req.method == "POST" && p.size() == 6) {
-      if (!basic_ok) return Err(401, "KART40049-E", "Authentication failed.", "Specify a valid user and password.");
+      if (!basic_ok)
+        return Err(401, "KART40049-E", "Authentication failed.", "Specify a valid user and password.");
       std::string token = common::RandomHex(rng, 40);
       int sid = next_session++;
       sessions[token] = std::to_string(sid);
       return Reply{200, {{"token", token}, {"sessionId", sid}}};
     }
     if (!session_ok) {
-      return Err(401, "KART40048-E", "The session is invalid or has expired.", "Create a session, then retry.");
+      return Err(401, "KART40048-E", "The session is invalid or has expired.",
+                 "Create a session, then retry.");
     }
     if (p[5] == "sessions" && req.method == "DELETE" && p.size() == 7) {
       for (auto it = sessions.begin(); it != sessions.end(); ++it) {
@@ -537,8 +595,9 @@ struct VantaraSimulator::Impl {
     if (auto fault = faults.Next(req.method, req.path)) {
       if (fault->delay.count() > 0) std::this_thread::sleep_for(fault->delay);
       if (fault->status != 0) {
-        Reply r = fault->status == 503 ? Err(503, "KART00003-E", "The REST API server is busy.", "Wait a while, then retry.")
-                                       : Err(fault->status, "KART00001-E", "An internal error occurred (injected fault).");
+        Reply r = fault->status == 503
+                      ? Err(503, "KART00003-E", "The REST API server is busy.", "Wait a while, then retry.")
+                      : Err(fault->status, "KART00001-E", "An internal error occurred (injected fault).");
         w.Send(r.status, h, r.body.dump());
         return;
       }
@@ -600,7 +659,8 @@ SimLdev VantaraSimulator::CreateLdev(uint64_t size_bytes, const std::string& lab
   l.label = label;
   int serial = std::stoi(impl_->options.storage_device_id.substr(6));
   char naa[40];
-  std::snprintf(naa, sizeof naa, "60060E80%02X%06X0050%06X%08X", 0x22, serial & 0xffffff, serial & 0xffffff, l.id);
+  std::snprintf(naa, sizeof naa, "60060E80%02X%06X0050%06X%08X", 0x22, serial & 0xffffff, serial & 0xffffff,
+                l.id);
   l.naa_id = naa;
   l.naa = "naa." + Lower(l.naa_id);
   // LDEVs are sized in 512-byte blocks.
@@ -630,13 +690,15 @@ std::optional<SimLdev> VantaraSimulator::FindLdevByLabel(const std::string& labe
 
 void VantaraSimulator::DeleteLdev(int id) {
   std::lock_guard lock(impl_->mu);
-  auto it = std::find_if(impl_->ldevs.begin(), impl_->ldevs.end(), [&](const SimLdev& l) { return l.id == id; });
+  auto it =
+      std::find_if(impl_->ldevs.begin(), impl_->ldevs.end(), [&](const SimLdev& l) { return l.id == id; });
   if (it == impl_->ldevs.end()) return;
   std::error_code ec;
   fs::remove(it->backing, ec);
   impl_->ldevs.erase(it);
-  impl_->paths.erase(std::remove_if(impl_->paths.begin(), impl_->paths.end(), [&](const LuPath& p) { return p.ldev == id; }),
-                     impl_->paths.end());
+  impl_->paths.erase(
+      std::remove_if(impl_->paths.begin(), impl_->paths.end(), [&](const LuPath& p) { return p.ldev == id; }),
+      impl_->paths.end());
   impl_->Changed();
 }
 
@@ -649,7 +711,8 @@ void VantaraSimulator::LoginForLab(const std::string& wwpn, const std::string& p
 }
 
 int VantaraSimulator::EnsureHostGroupForLab(const std::string& port, const std::string& name,
-                                            const std::vector<std::string>& initiators, const std::string& host_mode) {
+                                            const std::vector<std::string>& initiators,
+                                            const std::string& host_mode) {
   std::lock_guard lock(impl_->mu);
   const SimPort* p = impl_->FindPort(port);
   if (!p) throw BugError("Vantara simulator: no port " + port);
@@ -719,7 +782,8 @@ std::vector<std::string> VantaraSimulator::HostGroupsForTest() const {
     std::string opts, members;
     for (int o : g.options) opts += (opts.empty() ? "" : ",") + std::to_string(o);
     for (const auto& m : g.members) members += (members.empty() ? "" : ",") + m;
-    out.push_back(g.port + "," + std::to_string(g.number) + ":" + g.name + ":" + g.host_mode + ":" + opts + ":" + members);
+    out.push_back(g.port + "," + std::to_string(g.number) + ":" + g.name + ":" + g.host_mode + ":" + opts +
+                  ":" + members);
   }
   std::sort(out.begin(), out.end());
   return out;

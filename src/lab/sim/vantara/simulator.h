@@ -30,7 +30,8 @@ struct SimulatorOptions {
   std::string array_name = "vsp1";  // the SAN entries' "array" (same array ⇒ XCOPY in the lab vCenter)
   std::string storage_device_id = "800000012345";
   std::string model = "VSP E990";
-  std::vector<SimPort> ports = {{"CL1-A", "FIBRE"}, {"CL2-A", "FIBRE"}, {"CL1-B", "ISCSI"}, {"CL2-B", "ISCSI"}};
+  std::vector<SimPort> ports = {
+      {"CL1-A", "FIBRE"}, {"CL2-A", "FIBRE"}, {"CL1-B", "ISCSI"}, {"CL2-B", "ISCSI"}};
   int job_polls = 1;  // polls of a new job that still read "Running"
   bool tls = true;
   uint16_t port = 0;
@@ -72,7 +73,8 @@ class VantaraSimulator {
   void LoginForLab(const std::string& wwpn, const std::string& port = "");
   // Host group `name` on `port` (created with `host_mode` when missing) holding `initiators` (WWPNs for
   // FC ports, iSCSI names for iSCSI ports). Returns its number.
-  int EnsureHostGroupForLab(const std::string& port, const std::string& name, const std::vector<std::string>& initiators,
+  int EnsureHostGroupForLab(const std::string& port, const std::string& name,
+                            const std::vector<std::string>& initiators,
                             const std::string& host_mode = "LINUX/IRIX");
   void AddLuPathForLab(const std::string& port, int host_group, int ldev);
 

@@ -39,14 +39,15 @@ TEST(PowerFlexSdcs, RecognisesSdcGuids) {
 }
 
 TEST(PowerFlexErrors, ParsesTheGatewayErrorBody) {
-  ApiError e = ParseApiError(500, R"({"message":"Could not find the volume","httpStatusCode":500,"errorCode":79})");
+  ApiError e =
+      ParseApiError(500, R"({"message":"Could not find the volume","httpStatusCode":500,"errorCode":79})");
   EXPECT_EQ(e.code, "79");
   EXPECT_EQ(e.message, "Could not find the volume");
 }
 
 TEST(PowerFlexArrays, DoNotOffloadAndUseSdcs) {
-  ArrayConfig c = ArrayConfigFromSecret({{"STORAGE_HOSTNAME", "gw.example"}, {"STORAGE_USERNAME", "u"},
-                                         {"STORAGE_PASSWORD", "p"}});
+  ArrayConfig c = ArrayConfigFromSecret(
+      {{"STORAGE_HOSTNAME", "gw.example"}, {"STORAGE_USERNAME", "u"}, {"STORAGE_PASSWORD", "p"}});
   PowerFlexArray a(c);
   EXPECT_FALSE(a.capabilities().xcopy);
   EXPECT_FALSE(a.capabilities().scsi_initiators);

@@ -19,7 +19,8 @@ TEST(Primera3parErrors, ParsesTheWsapiErrorBody) {
 }
 
 TEST(Primera3parNames, VolumeIsTheFirst31CharactersOfTheHandle) {
-  EXPECT_EQ(VolumeNameFromHandle("pvc-0f8e3f6e-39e4-4f63-8bde-0d7c0a6b1c2d"), "pvc-0f8e3f6e-39e4-4f63-8bde-0d7");
+  EXPECT_EQ(VolumeNameFromHandle("pvc-0f8e3f6e-39e4-4f63-8bde-0d7c0a6b1c2d"),
+            "pvc-0f8e3f6e-39e4-4f63-8bde-0d7");
   EXPECT_EQ(VolumeNameFromHandle("pvc-short"), "pvc-short");
 }
 
