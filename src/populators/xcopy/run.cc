@@ -244,7 +244,6 @@ int RunXcopy(const std::vector<std::string>& args) {
     in.target_namespace = o.target_namespace;
     in.owner_name = o.owner_name;
     in.migration_host = o.migration_host;
-    in.vendor = o.storage_vendor_product;
     in.tuning = o.tuning;
     Flow flow(in, deps);
     try {
