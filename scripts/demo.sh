@@ -4,7 +4,8 @@
 # VSphereXcopyVolumePopulator + Secret; live progress, then the PVC Bound and the data checked by SHA-256.
 # `hoist lab demo` (a pod filling a block volume) is the smaller lab-only demo.
 set -euo pipefail
-BUILD=${1:-build/release}
+# Absolute: the lab's kubelet starts pod programs in their own working directory.
+BUILD=$(cd "${1:-build/release}" && pwd)
 shift || true
 export HOIST_BIN_DIR="$BUILD/src"
 exec "$BUILD/src/hoist" lab xcopy-demo "$@"
