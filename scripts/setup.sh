@@ -12,6 +12,10 @@ PACKAGES=(
   # peers used by the tests
   kubectl busybox openssh-server openssh-client tmux curl prometheus
   golang-go golang-github-vmware-govmomi-dev
+  # OpenStack Identity and Image services for the openstack populator's tests (started by the tests)
+  keystone glance
+  # peers of the disk-copy benchmark (bench/README.md)
+  nginx-light qemu-utils nbdkit libnbd-bin
 )
 
 missing=()
@@ -27,6 +31,9 @@ fi
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+# Keystone and Glance would otherwise ask for a database; the tests give them SQLite files of their own.
+printf '%s\n' 'keystone keystone/configure_db boolean false' 'glance-common glance/configure_db boolean false' |
+  $SUDO debconf-set-selections
 echo "setup: installing ${missing[*]}"
 $SUDO apt-get update -qq
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -148,6 +148,11 @@ const std::vector<ResourceType>& BuiltinTypes() {
         t("", "endpoints", "Endpoints", true, false, {"ep"}),
         t("storage.k8s.io", "storageclasses", "StorageClass", false, false, {"sc"}),
         t("coordination.k8s.io", "leases", "Lease", true, false, {}),
+        // RBAC objects are stored (so deploy manifests and the planner's populator RBAC apply), not enforced.
+        t("rbac.authorization.k8s.io", "roles", "Role", true, false, {}),
+        t("rbac.authorization.k8s.io", "rolebindings", "RoleBinding", true, false, {}),
+        t("rbac.authorization.k8s.io", "clusterroles", "ClusterRole", false, false, {}),
+        t("rbac.authorization.k8s.io", "clusterrolebindings", "ClusterRoleBinding", false, false, {}),
         t("events.k8s.io", "events", "Event", true, false, {"ev"}),
         t("apiextensions.k8s.io", "customresourcedefinitions", "CustomResourceDefinition", false, true,
           {"crd", "crds"}, {"api-extensions"}),

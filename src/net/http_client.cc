@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
 #include <exception>
 #include <mutex>
@@ -305,6 +306,10 @@ HttpResponse HttpClient::Impl::Perform(const HttpRequest& request, Transfer& t) 
   curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(request.timeout.count()));
   curl_easy_setopt(h, CURLOPT_USERAGENT, options.user_agent.c_str());
   curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+  if (request.receive_buffer_bytes > 0) {
+    curl_easy_setopt(h, CURLOPT_BUFFERSIZE,
+                     static_cast<long>(std::min<size_t>(request.receive_buffer_bytes, CURL_MAX_READ_SIZE)));
+  }
 
   // Method and body.
   const std::string& method = request.method;

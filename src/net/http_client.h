@@ -36,6 +36,9 @@ struct HttpRequest {
   // `idle_timeout` without data when set.
   std::chrono::milliseconds timeout{30000};
   std::chrono::milliseconds idle_timeout{0};
+  // Streaming calls: the size of the pieces handed to `on_data` (libcurl's receive buffer, at most
+  // 10 MiB). Zero: libcurl's default (16 KiB). Bulk downloads go faster with a few hundred KiB.
+  size_t receive_buffer_bytes = 0;
   // When a stop is requested (before or during the call), Do/Stream throw kCancelled. Unlike
   // CancelStreams, this cannot miss a call that is just starting.
   std::stop_token cancel;

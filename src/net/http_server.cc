@@ -321,6 +321,8 @@ class Conn {
   }
 
   bool broken() const { return broken_; }
+  // Nothing more is written; the connection is closed after the current response.
+  void MarkBroken() { broken_ = true; }
 
  private:
   // A signal handled by this thread interrupted the socket call inside OpenSSL: try again.
@@ -388,10 +390,34 @@ class Writer : public ResponseWriter {
     conn_.WriteAll(out);
   }
 
+  void StartFixedLength(int status, const Headers& headers, uint64_t length) override {
+    if (started_) throw BugError("HTTP handler started a response twice");
+    started_ = true;
+    chunked_ = true;
+    fixed_length_ = true;
+    remaining_ = length;
+    std::string out = StatusLine(status);
+    for (const auto& [name, value] : headers.items()) {
+      if (Hop(name) || EqualsIgnoreCase(name, "Content-Length")) continue;
+      AppendHeader(out, name, value);
+    }
+    AppendHeader(out, "Content-Length", std::to_string(length));
+    if (close_after_) AppendHeader(out, "Connection", "close");
+    out += "\r\n";
+    conn_.WriteAll(out);
+  }
+
   bool WriteChunk(std::string_view data) override {
     if (!chunked_ || finished_) throw BugError("HTTP handler wrote a chunk outside a chunked response");
     if (stopping_.load() || conn_.broken()) return false;
     if (head_) return !conn_.PeerGone();
+    if (fixed_length_) {
+      if (data.size() > remaining_) {
+        throw BugError("HTTP handler wrote more than the Content-Length it announced");
+      }
+      remaining_ -= data.size();
+      return conn_.WriteAll(data);
+    }
     if (data.empty()) return true;  // an empty chunk would end the body
     char size[32];
     int n = snprintf(size, sizeof size, "%zx\r\n", data.size());
@@ -407,6 +433,11 @@ class Writer : public ResponseWriter {
     if (!chunked_) throw BugError("HTTP handler finished a response that is not chunked");
     if (finished_) return;
     finished_ = true;
+    if (fixed_length_) {
+      // A short body cannot be told apart from a slow one but by closing the connection.
+      if (remaining_ > 0 && !head_) conn_.MarkBroken();
+      return;
+    }
     if (!head_) conn_.WriteAll("0\r\n\r\n");
   }
 
@@ -440,7 +471,9 @@ class Writer : public ResponseWriter {
   bool close_after_;
   const std::atomic<bool>& stopping_;
   bool started_ = false;
-  bool chunked_ = false;
+  bool chunked_ = false;  // streamed: chunked, or fixed length
+  bool fixed_length_ = false;
+  uint64_t remaining_ = 0;
   bool finished_ = false;
 };
 

@@ -36,7 +36,12 @@ class ResponseWriter {
   virtual void Send(int status, const Headers& headers, std::string_view body) = 0;
   // Starts a chunked response; then WriteChunk any number of times and Finish.
   virtual void StartChunked(int status, const Headers& headers) = 0;
-  // Returns false once the client has gone away; the handler should then return.
+  // Starts a response of exactly `length` body bytes (Content-Length), streamed with WriteChunk as
+  // for a chunked one; Finish with fewer bytes written closes the connection, which the client sees
+  // as a cut response. Suits large bodies of known size (disk image ranges).
+  virtual void StartFixedLength(int status, const Headers& headers, uint64_t length) = 0;
+  // Returns false once the client has gone away; the handler should then return. In a fixed-length
+  // response, writing more than the announced length is a BugError.
   virtual bool WriteChunk(std::string_view data) = 0;
   virtual void Finish() = 0;
   // True when the peer closed the connection (checked without blocking).

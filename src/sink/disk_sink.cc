@@ -45,7 +45,9 @@ DiskSink::DiskSink(SinkOptions options)
     throw BugError("disk sink for " + options_.path + ": zero_block_size " + std::to_string(block) +
                    " is not a power of two >= 4096");
   }
-  int flags = O_RDWR | O_CLOEXEC | (options_.create ? O_CREAT : 0);
+  // A block volume must be there already: creating a file at /dev/block would write the disk into
+  // the container's own filesystem.
+  int flags = O_RDWR | O_CLOEXEC | (options_.create && !options_.block_volume ? O_CREAT : 0);
   fd_ = open(options_.path.c_str(), flags, 0644);
   if (fd_ < 0) {
     throw PreconditionError(
@@ -55,45 +57,67 @@ DiskSink::DiskSink(SinkOptions options)
   }
   try {
     is_block_ = ops_->IsBlockDevice(fd_);
-    if (is_block_) {
-      uint64_t device_size = ops_->BlockDeviceSize(fd_);
-      if (device_size < options_.size) {
-        throw PreconditionError("block device " + options_.path + " has " + std::to_string(device_size) +
+    device_like_ = is_block_ || options_.block_volume;
+    uint64_t volume_size = 0;
+    if (device_like_) {
+      if (is_block_) {
+        volume_size = ops_->BlockDeviceSize(fd_);
+      } else {
+        struct stat st {};
+        if (fstat(fd_, &st) != 0) throw TransientError("fstat of " + options_.path + ": " + Errno());
+        volume_size = static_cast<uint64_t>(st.st_size);
+      }
+      if (volume_size < options_.size) {
+        throw PreconditionError("block volume " + options_.path + " has " + std::to_string(volume_size) +
                                 " bytes but the disk image needs " + std::to_string(options_.size) +
                                 " — the PVC must be at least as large as the source disk");
       }
     }
 
     if (!options_.checkpoint) {
-      checkpoint_path_.clear();
+      // no record
     } else if (!options_.checkpoint_path.empty()) {
       checkpoint_path_ = options_.checkpoint_path;
-    } else if (!is_block_) {
+      store_ = MakeFileCheckpointStore(checkpoint_path_);
+    } else if (!device_like_) {
       checkpoint_path_ = options_.path + ".hoist-checkpoint";
+      store_ = MakeFileCheckpointStore(checkpoint_path_);
     } else {
-      log::Info("sink", "no checkpoint path for the block device; an interrupted copy starts over",
-                {{"path", options_.path}});
+      uint64_t tail = volume_size >= kTailCheckpointBytes
+                          ? (volume_size - kTailCheckpointBytes) / kDeviceAlign * kDeviceAlign
+                          : 0;
+      if (volume_size >= kTailCheckpointBytes && tail >= options_.size) {
+        store_ = MakeDeviceTailCheckpointStore(fd_, tail, *ops_, options_.path);
+      } else {
+        log::Info("sink",
+                  "the block volume has no room beyond the disk image for a checkpoint; an interrupted "
+                  "copy starts over (a volume 1 MiB larger than the disk can resume)",
+                  {{"path", options_.path}, {"volume_size", volume_size}, {"size", options_.size}});
+      }
     }
 
-    if (!checkpoint_path_.empty()) {
-      auto rec = ReadCheckpoint(checkpoint_path_);
+    if (store_) {
+      auto rec = store_->Read();
       if (rec && rec->source == options_.source_identity && rec->size == options_.size) {
         resumed_ = true;
         for (const auto& r : rec->done) done_.Add(r.begin, r.end);
-        log::Info(
-            "sink", "resuming from checkpoint",
-            {{"path", options_.path}, {"done_bytes", done_.Total()}, {"resume_offset", ResumeOffset()}});
+        log::Info("sink", "resuming from checkpoint",
+                  {{"path", options_.path},
+                   {"checkpoint", store_->Describe()},
+                   {"done_bytes", done_.Total()},
+                   {"resume_offset", done_.ContiguousFromZero()}});
       } else {
         if (rec) {
           log::Info("sink", "checkpoint is for another source or size; starting over",
                     {{"path", options_.path}, {"checkpoint_size", rec->size}, {"size", options_.size}});
         }
         // Removed before the data is touched: a crash from here on must not resume into new data.
-        RemoveCheckpoint(checkpoint_path_);
+        if (rec) store_->Remove();
+        else if (!device_like_) store_->Remove();  // a leftover temporary file
       }
     }
 
-    if (!is_block_) {
+    if (!device_like_) {
       // Starting over empties the file, so skipped zero blocks read as zeros; then it gets its size
       // as one hole.
       if (!resumed_ && ftruncate(fd_, 0) != 0) {
@@ -103,10 +127,11 @@ DiskSink::DiskSink(SinkOptions options)
         throw PreconditionError("sizing " + options_.path + " to " + std::to_string(options_.size) +
                                 " bytes: " + Errno() + " — check the filesystem's maximum file size");
       }
-    } else {
+    } else if (is_block_) {
       discard_zeroes_ = ops_->DiscardZeroesData(fd_);
     }
   } catch (...) {
+    store_.reset();
     close(fd_);
     throw;
   }
@@ -117,7 +142,9 @@ DiskSink::~DiskSink() {
   if (fd_ >= 0) close(fd_);
 }
 
-std::string DiskSink::Describe() const { return (is_block_ ? "block device " : "file ") + options_.path; }
+std::string DiskSink::Describe() const {
+  return (is_block_ ? "block device " : device_like_ ? "block volume " : "file ") + options_.path;
+}
 
 uint64_t DiskSink::ResumeOffset() const {
   std::lock_guard lock(mu_);
@@ -220,11 +247,13 @@ void DiskSink::HandleZeroRun(uint64_t offset, uint64_t length) {
     std::lock_guard lock(mu_);
     written_before = done_.Overlaps(offset, offset + length);
   }
-  if (is_block_) {
+  if (device_like_) {
     if (options_.assume_device_zeroed && !written_before) {
       bytes_skipped_zero_ += length;
-    } else {
+    } else if (is_block_) {
       ZeroDeviceRange(offset, length);
+    } else {
+      ZeroFileRange(offset, length);  // a file standing in for a block volume
     }
     return;
   }
@@ -284,13 +313,52 @@ void DiskSink::ZeroDeviceRange(uint64_t offset, uint64_t length) {
 }
 
 void DiskSink::MarkDone(uint64_t offset, uint64_t length) {
+  {
+    std::lock_guard lock(mu_);
+    done_.Add(offset, offset + length);
+    bytes_since_checkpoint_ += length;
+  }
+  done_cv_.notify_all();
+}
+
+void DiskSink::ReadAt(uint64_t offset, std::span<std::byte> data) const {
+  CheckBounds(offset, data.size(), "read");
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = pread(fd_, data.data() + done, data.size() - done, static_cast<off_t>(offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      throw TransientError("reading back " + std::to_string(data.size() - done) + " bytes at offset " +
+                           std::to_string(offset + done) + " of " + Describe() + ": " + Errno());
+    }
+    if (n == 0) {
+      throw TransientError("reading back " + Describe() + ": unexpected end of data at offset " +
+                           std::to_string(offset + done));
+    }
+    done += static_cast<size_t>(n);
+  }
+}
+
+uint64_t DiskSink::NextDataOffset(uint64_t offset) const {
+  if (device_like_ || offset >= options_.size) return offset;
+  off_t next = lseek(fd_, static_cast<off_t>(offset), SEEK_DATA);
+  if (next < 0) return errno == ENXIO ? options_.size : offset;  // ENXIO: only a hole follows
+  return std::min<uint64_t>(static_cast<uint64_t>(next), options_.size);
+}
+
+uint64_t DiskSink::WaitContiguous(uint64_t at_least, std::chrono::milliseconds timeout) const {
+  std::unique_lock lock(mu_);
+  done_cv_.wait_for(lock, timeout, [&] { return done_.ContiguousFromZero() >= at_least; });
+  return done_.ContiguousFromZero();
+}
+
+uint64_t DiskSink::DoneBytes() const {
   std::lock_guard lock(mu_);
-  done_.Add(offset, offset + length);
-  bytes_since_checkpoint_ += length;
+  return done_.Total();
 }
 
 void DiskSink::MaybeCheckpoint() {
-  if (checkpoint_path_.empty()) return;
+  if (!store_) return;
   {
     std::lock_guard lock(mu_);
     bool due = bytes_since_checkpoint_ >= options_.checkpoint_every_bytes ||
@@ -304,12 +372,20 @@ void DiskSink::MaybeCheckpoint() {
 }
 
 void DiskSink::Checkpoint() {
-  if (checkpoint_path_.empty()) return;
+  if (!store_) return;
   std::lock_guard lock(checkpoint_mu_);
   CheckpointLocked();
 }
 
+void DiskSink::DiscardCheckpoint() {
+  if (!store_) return;
+  std::lock_guard lock(checkpoint_mu_);
+  checkpoints_closed_ = true;  // a later timed checkpoint must not bring it back
+  store_->Remove();
+}
+
 void DiskSink::CheckpointLocked() {
+  if (checkpoints_closed_) return;
   CheckpointRecord rec{options_.source_identity, options_.size, {}};
   {
     std::lock_guard lock(mu_);
@@ -320,8 +396,11 @@ void DiskSink::CheckpointLocked() {
   // Every range in the snapshot was written before it was marked done; syncing now puts all of it on
   // stable storage before the record claims it.
   ops_->DataSync(fd_);
-  WriteCheckpoint(checkpoint_path_, rec);
-  log::Debug("sink", "checkpoint written", {{"path", checkpoint_path_}, {"ranges", rec.done.size()}});
+  store_->Write(rec);
+  uint64_t total = 0;
+  for (const auto& r : rec.done) total += r.length();
+  log::Debug("sink", "checkpoint written",
+             {{"checkpoint", store_->Describe()}, {"ranges", rec.done.size()}, {"done_bytes", total}});
 }
 
 void DiskSink::Finish() {
@@ -333,7 +412,11 @@ void DiskSink::Finish() {
                    " bytes were never written, the first at offset " + std::to_string(gaps.front().begin));
   }
   if (fsync(fd_) != 0) throw TransientError("syncing " + Describe() + ": " + Errno());
-  if (!checkpoint_path_.empty()) RemoveCheckpoint(checkpoint_path_);
+  if (store_) {
+    std::lock_guard lock(checkpoint_mu_);
+    checkpoints_closed_ = true;
+    store_->Remove();
+  }
   auto stats = Stats();
   log::Info("sink", "disk image written",
             {{"path", options_.path},

@@ -246,6 +246,42 @@ XmlNode Client::Call(std::string_view method, const ManagedObjectReference& this
   }
 }
 
+net::HttpResponse Client::SessionHttp(std::string method, std::string_view path_and_query, std::string body,
+                                      std::chrono::milliseconds timeout, std::stop_token cancel) {
+  std::string base = url_;
+  if (base.ends_with("/sdk")) base.resize(base.size() - 4);
+  for (int attempt = 0;; ++attempt) {
+    net::HttpRequest req;
+    req.method = method;
+    req.url = base + std::string(path_and_query);
+    req.body = body;
+    req.timeout = timeout;
+    req.cancel = cancel;
+    req.headers.Set("Content-Type", "application/octet-stream");
+    uint64_t generation;
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      if (!cookie_.empty()) req.headers.Set("Cookie", std::string(kCookieName) + "=" + cookie_);
+      last_use_ = std::chrono::steady_clock::now();
+      generation = generation_;
+    }
+    round_trips_.fetch_add(1);
+    net::HttpResponse resp;
+    try {
+      resp = transport_->Post(req);
+    } catch (const Error& e) {
+      throw Error(e.error_class(), "vSphere " + method + " " + std::string(path_and_query.substr(0, path_and_query.find('?'))) +
+                                       " at " + host_ + ": " + e.what());
+    }
+    if (resp.status == 401 && attempt == 0 && logged_in()) {
+      log::Info(kComponent, "vCenter session is no longer valid, logging in again", {{"host", host_}});
+      Relogin(generation);
+      continue;
+    }
+    return resp;
+  }
+}
+
 uint64_t Client::session_generation() const {
   std::lock_guard<std::mutex> l(mu_);
   return generation_;

@@ -15,6 +15,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <stop_token>
 #include <string_view>
 
 #include "net/http.h"
@@ -113,6 +114,12 @@ class Client {
   // missingSet): logs in again unless the session was renewed since `seen_generation` was read.
   uint64_t session_generation() const;
   void Relogin(uint64_t seen_generation);
+
+  // A plain HTTP request to the same server with the session's cookie, for what vCenter serves
+  // outside SOAP (datastore files under /folder). `path_and_query` starts with '/'. A 401 logs in
+  // again once and repeats the request. Transport failures throw; HTTP statuses are returned.
+  net::HttpResponse SessionHttp(std::string method, std::string_view path_and_query, std::string body,
+                                std::chrono::milliseconds timeout, std::stop_token cancel = {});
 
   // HTTP round trips made so far (all calls, logins and keep-alives included).
   uint64_t round_trips() const { return round_trips_.load(); }

@@ -245,7 +245,7 @@ std::string Esxcli::ExecuteSoap(const ManagedObjectReference& host, const std::s
       }
     }
     std::string msg = fault->ChildText("faultMsg");
-    if (!msg.empty()) info.message = info.message.empty() ? msg : msg + ": " + info.message;
+    if (info.message.empty()) info.message = msg;
     throw MakeFault(what, info);
   }
   return rv->ChildText("response");

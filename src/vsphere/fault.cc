@@ -33,7 +33,6 @@ std::string DetailFacts(const XmlNode& fault) {
   add("privilege", fault.ChildText("privilegeId"));
   add("property", fault.ChildText("invalidProperty"));
   add("reason", fault.ChildText("reason"));
-  add("error", fault.ChildText("errMsg"));
   return out;
 }
 
@@ -101,12 +100,15 @@ FaultInfo ParseMethodFault(const XmlNode& node) {
     info.detail = DetailFacts(node);
   }
   if (info.type == "LocalizedMethodFault") info.type.clear();
-  if (info.message.empty() && fault != nullptr) {
-    // CLI faults carry their text in errMsg (repeated), not in localizedMessage.
+  if (fault != nullptr && !fault->Children("errMsg").empty()) {
+    // CLI faults carry their text in errMsg (repeated); their localizedMessage is the untranslated
+    // key "EsxCLI.CLIFault.summary".
+    std::string errors;
     for (const XmlNode* m : fault->Children("errMsg")) {
-      if (!info.message.empty()) info.message += "; ";
-      info.message += m->text;
+      if (!errors.empty()) errors += "; ";
+      errors += m->text;
     }
+    if (info.message.empty() || info.message == "EsxCLI.CLIFault.summary") info.message = errors;
   }
   return info;
 }

@@ -144,6 +144,11 @@ done
 expect_eq "unquoted request path" "$(sed -n 2p "$ROOT/fake/vmkfstools.args")" "/vmfs/volumes/$DS/vm/disk 1.vmdk"
 remote "DS=$DS;CMD=--task-clean -i $id" >/dev/null
 
+# What an administrator pins: the host keys the server offers, with ssh-keygen's fingerprints.
+keys=$("$HOIST" esxi ssh-host-key --address 127.0.0.1 --port "$PORT")
+expect_contains "host key fingerprint" "$keys" "$(ssh-keygen -lf "$T/host_key.pub" | cut -d' ' -f2)"
+expect_contains "host key line" "$keys" "$(cut -d' ' -f1,2 "$T/host_key.pub")"
+
 # The key cannot reach anything else.
 expect_contains "datastore traversal refused" "$(remote_err 'DS=..;CMD=--version')" "invalid datastore name"
 expect_contains "no wrapper on that datastore" "$(remote_err 'DS=nope;CMD=--version')" "nope/secure-vmkfstools-wrapper"

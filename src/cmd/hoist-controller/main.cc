@@ -25,6 +25,8 @@
 #include "kube/config.h"
 #include "kube/leader_election.h"
 #include "net/http_server.h"
+#include "planner/planner.h"
+#include "planner/settings.h"
 #include "prom/metrics.h"
 
 namespace {
@@ -35,7 +37,9 @@ const char kAbout[] =
     "Populates PersistentVolumeClaims whose spec.dataSourceRef names a forklift.konveyor.io/v1beta1\n"
     "OvirtVolumePopulator, OpenstackVolumePopulator or VSphereXcopyVolumePopulator. A kind is served when\n"
     "its image is set: OVIRT_POPULATOR_IMAGE, OPENSTACK_POPULATOR_IMAGE, VSPHERE_COPY_OFFLOAD_POPULATOR_IMAGE.\n"
-    "Also read: MAX_POPULATOR_INFLIGHT (default 20), POPULATOR_CONTAINER_{LIMITS,REQUESTS}_{CPU,MEMORY}.\n";
+    "Also read: MAX_POPULATOR_INFLIGHT (default 20), POPULATOR_CONTAINER_{LIMITS,REQUESTS}_{CPU,MEMORY}.\n"
+    "FEATURE_COPY_OFFLOAD=true also runs the copy-offload planner for forklift.konveyor.io Plans (HOST_LEASE_NAMESPACE,\n"
+    "HOST_LEASE_DURATION_SECONDS, MAX_VM_INFLIGHT).\n";
 
 struct Flags {
   std::string kubeconfig;
@@ -202,6 +206,28 @@ int Run(const Flags& flags) {
   options.reporting_instance = HostName();
   controller::Controller ctl(client, options, metrics);
 
+  // FEATURE_COPY_OFFLOAD=true: the copy-offload planner (Plans → per-disk PVCs and CRs) runs beside
+  // the populator machinery, under the same leadership.
+  std::vector<std::string> plan_warnings;
+  planner::PlannerSettings plan_settings =
+      planner::PlannerSettingsFromEnvironment(controller::ProcessEnvironment(), &plan_warnings);
+  for (const auto& w : plan_warnings) log::Warn("planner", w);
+  plan_settings.options.instance = HostName();
+  std::unique_ptr<planner::Planner> plans;
+  if (plan_settings.enabled) plans = std::make_unique<planner::Planner>(client, plan_settings.options);
+  auto run = [&](std::stop_token token) {
+    if (plans) {
+      try {
+        plans->Start();
+      } catch (const Error& e) {
+        log::Error("planner", "FEATURE_COPY_OFFLOAD is on but the planner cannot start; Plans are not handled",
+                   {{"error", e.what()}});
+      }
+    }
+    ctl.Run(token);
+    if (plans) plans->Stop();
+  };
+
   std::atomic<bool> leading{!flags.leader_elect};
   auto [host, port] = SplitAddress(flags.metrics_address);
   net::HttpServerOptions server_options;
@@ -248,7 +274,7 @@ int Run(const Flags& flags) {
     bool lost = false;
     le.on_started_leading = [&](std::stop_token leading_token) {
       leading.store(true);
-      ctl.Run(leading_token);
+      run(leading_token);
     };
     le.on_stopped_leading = [&] {
       leading.store(false);
@@ -262,7 +288,7 @@ int Run(const Flags& flags) {
       rc = 1;
     }
   } else {
-    ctl.Run(stop.get_token());
+    run(stop.get_token());
   }
   server.Stop();
   log::Info("controller", "stopped");

@@ -42,3 +42,23 @@ TEST(Checkpoint, MissingOrMalformedRecordsReadAsNone) {
 
 }  // namespace
 }  // namespace hoist::sink
+
+namespace hoist::sink {
+namespace {
+
+TEST(Checkpoint, Crc32MatchesTheStandardCheckValue) { EXPECT_EQ(Crc32("123456789", 9), 0xCBF43926u); }
+
+TEST(Checkpoint, EncodingDropsTrailingRangesToFitAndStaysTrue) {
+  CheckpointRecord rec{"src", 1ull << 40, {}};
+  for (uint64_t i = 0; i < 2000; ++i) rec.done.push_back({i * 1000000, i * 1000000 + 500000});
+  std::string text = EncodeCheckpoint(rec, 4096);
+  EXPECT_LE(text.size(), 4096u);
+  CheckpointRecord back = DecodeCheckpoint(text);
+  ASSERT_FALSE(back.done.empty());
+  ASSERT_LT(back.done.size(), rec.done.size());
+  for (size_t i = 0; i < back.done.size(); ++i) EXPECT_EQ(back.done[i], rec.done[i]) << "a prefix of the ranges";
+  EXPECT_EQ(DecodeCheckpoint(EncodeCheckpoint(rec)).done.size(), rec.done.size()) << "no limit keeps all";
+}
+
+}  // namespace
+}  // namespace hoist::sink

@@ -371,14 +371,19 @@ class BlockDeviceTest : public ::testing::Test {
 TEST_F(BlockDeviceTest, ZeroBlocksUseBlkZeroOutAndTheDeviceIsNotTruncated) {
   DiskSink sink(Options());
   EXPECT_TRUE(sink.IsBlockDevice());
-  EXPECT_EQ(sink.checkpoint_path(), "") << "no record next to a device unless a path is given";
+  EXPECT_EQ(sink.checkpoint_path(), "") << "no record file next to a device";
+  EXPECT_NE(sink.CheckpointLocation().find("last 1048576 bytes"), std::string::npos)
+      << "the 4 MiB device has room for the record in its tail";
   WriteInChunks(sink, image_, 512 * kKiB);
   sink.Finish();
   std::string content = ReadAll(path_);
   ASSERT_EQ(content.size(), kDevice);
   EXPECT_TRUE(content.substr(0, kSize) == image_);
-  EXPECT_TRUE(content.substr(kSize) == std::string(kDevice - kSize, '\xff'))
-      << "bytes past the image untouched";
+  const uint64_t tail = kDevice - kTailCheckpointBytes;
+  EXPECT_TRUE(content.substr(kSize, tail - kSize) == std::string(tail - kSize, '\xff'))
+      << "bytes past the image untouched up to the record area";
+  EXPECT_TRUE(content.substr(tail) == std::string(kTailCheckpointBytes, '\0'))
+      << "the record area is zeroed when the copy is done";
   EXPECT_FALSE(fake_.zeroouts.empty());
   for (const auto& r : fake_.zeroouts) {
     EXPECT_EQ(r.begin % 4096, 0u);
@@ -440,6 +445,116 @@ TEST_F(BlockDeviceTest, CheckpointGoesWhereTheCallerSaysAndResumes) {
   sink.Finish();
   EXPECT_TRUE(ReadAll(path_).substr(0, kSize) == image_);
   EXPECT_FALSE(std::filesystem::exists(options.checkpoint_path));
+}
+
+TEST_F(BlockDeviceTest, RecordInTheDeviceTailResumesAfterACrash) {
+  {
+    DiskSink sink(Options());
+    WriteInChunks(sink, image_, 512 * kKiB, 0, kMiB);
+    sink.Checkpoint();
+    WriteInChunks(sink, image_, 512 * kKiB, kMiB, kMiB + 512 * kKiB);
+    sink.Checkpoint();  // the second record goes to the other slot
+  }                     // crash: no Finish
+  {
+    DiskSink probe(Options());
+    EXPECT_EQ(probe.ResumeOffset(), kMiB + 512 * kKiB) << "the newest record wins";
+  }
+  // A torn write of the newer record (sequence 2, in slot 0: its payload changed, so the CRC no
+  // longer matches) leaves the older one.
+  {
+    int fd = open(path_.c_str(), O_RDWR);
+    const char junk[8] = {'x', 'x', 'x', 'x', 'x', 'x', 'x', 'x'};
+    ASSERT_EQ(pwrite(fd, junk, sizeof junk, static_cast<off_t>(kDevice - kTailCheckpointBytes + 40)), 8);
+    close(fd);
+  }
+  DiskSink sink(Options());
+  EXPECT_TRUE(sink.resumed());
+  EXPECT_EQ(sink.ResumeOffset(), kMiB) << "the intact older slot";
+  WriteInChunks(sink, image_, 512 * kKiB, sink.ResumeOffset());
+  sink.Finish();
+  EXPECT_TRUE(ReadAll(path_).substr(0, kSize) == image_);
+  DiskSink again(Options());
+  EXPECT_FALSE(again.resumed()) << "Finish removed the record";
+}
+
+TEST_F(BlockDeviceTest, DeviceWithoutRoomForTheRecordStartsOver) {
+  fake_.size = kSize + 4096;
+  {
+    DiskSink sink(Options());
+    EXPECT_EQ(sink.CheckpointLocation(), "");
+    WriteInChunks(sink, image_, 512 * kKiB, 0, kMiB);
+    sink.Checkpoint();  // nowhere to write: a no-op
+  }
+  DiskSink sink(Options());
+  EXPECT_FALSE(sink.resumed());
+}
+
+// The lab bind-mounts a sparse file at /dev/block: a regular file handled as a block volume.
+TEST(DiskSink, RegularFileAsBlockVolumeIsNotTruncatedAndZeroesByPunchingHoles) {
+  TempDir dir;
+  const std::string path = dir.File("pv-block");
+  const uint64_t volume = 8 * kMiB, size = 3 * kMiB;
+  std::ofstream(path) << std::string(volume, '\x5a');  // a reused volume's old contents
+  std::string image = MakeImage(size, {0, 20, 21});
+  SinkOptions o = FileOptions(path, size);
+  o.block_volume = true;
+  {
+    DiskSink sink(o);
+    EXPECT_FALSE(sink.IsBlockDevice());
+    EXPECT_TRUE(sink.IsBlockVolume());
+    EXPECT_NE(sink.CheckpointLocation(), "");
+    WriteInChunks(sink, image, kMiB, 0, 2 * kMiB);
+    sink.Checkpoint();
+  }
+  EXPECT_FALSE(std::filesystem::exists(path + ".hoist-checkpoint")) << "no file beside a block volume";
+  DiskSink sink(o);
+  ASSERT_TRUE(sink.resumed());
+  EXPECT_EQ(sink.ResumeOffset(), 2 * kMiB);
+  WriteInChunks(sink, image, kMiB, 2 * kMiB);
+  sink.Finish();
+  std::string content = ReadAll(path);
+  ASSERT_EQ(content.size(), volume) << "never truncated";
+  EXPECT_TRUE(content.substr(0, size) == image) << "old bytes under zero blocks were zeroed";
+  EXPECT_TRUE(content.substr(size, volume - kTailCheckpointBytes - size) ==
+              std::string(volume - kTailCheckpointBytes - size, '\x5a'));
+  EXPECT_LT(AllocatedBytes(path), volume) << "zeroing punched holes instead of writing zeros";
+}
+
+TEST(DiskSink, MissingBlockVolumeIsNotCreated) {
+  TempDir dir;
+  SinkOptions o = FileOptions(dir.File("block"), kMiB);
+  o.block_volume = true;
+  EXPECT_THROW(DiskSink sink(o), Error);
+  EXPECT_FALSE(std::filesystem::exists(dir.File("block")));
+}
+
+TEST(DiskSink, ReadBackAndHoleSkipping) {
+  TempDir dir;
+  const uint64_t size = 4 * kMiB;
+  std::string image = MakeImage(size, {40});  // data only in block 40 (2.5 MiB)
+  DiskSink sink(FileOptions(dir.File("disk.img"), size));
+  WriteInChunks(sink, image, kMiB);
+  EXPECT_EQ(sink.WaitContiguous(size, std::chrono::milliseconds(0)), size);
+  EXPECT_EQ(sink.DoneBytes(), size);
+  uint64_t next = sink.NextDataOffset(0);
+  EXPECT_LE(next, 40 * 64 * kKiB);
+  EXPECT_GT(next, 0u) << "the leading hole is skipped";
+  EXPECT_EQ(sink.NextDataOffset(41 * 64 * kKiB), size) << "only a hole follows the data";
+  std::string back(64 * kKiB, '\0');
+  sink.ReadAt(40 * 64 * kKiB, std::as_writable_bytes(std::span<char>(back.data(), back.size())));
+  EXPECT_TRUE(back == image.substr(40 * 64 * kKiB, 64 * kKiB));
+}
+
+TEST(DiskSink, WaitContiguousReturnsWhenTheFrontierArrives) {
+  TempDir dir;
+  DiskSink sink(FileOptions(dir.File("disk.img"), 2 * kMiB));
+  std::string data(kMiB, '\x01');
+  std::thread writer([&] {
+    sink.Write(kMiB, data);  // out of order: the frontier stays at 0
+    sink.Write(0, data);
+  });
+  EXPECT_EQ(sink.WaitContiguous(2 * kMiB, std::chrono::seconds(30)), 2 * kMiB);
+  writer.join();
 }
 
 TEST_F(BlockDeviceTest, DeviceSmallerThanTheImageIsAPrecondition) {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/hex"
 	"fmt"
 	"html"
 	"log"
@@ -30,7 +31,12 @@ var (
 // when the plugin file is missing.
 func (h *hostState) pluginLine(name string, vals map[string]string) (string, bool) {
 	w := h.lab.w
-	data, err := os.ReadFile(filepath.Join(filepath.Dir(w.Wrapper), "esxcli-vmkfstools.xml"))
+	pluginFile := filepath.Join(filepath.Dir(w.Wrapper), "esxcli-vmkfstools.xml")
+	installed := h.installedPluginFile() // a VIB installed with `software vib install` (vibinstall.go)
+	if installed != "" {
+		pluginFile = installed
+	}
+	data, err := os.ReadFile(pluginFile)
 	if err != nil {
 		return "", false
 	}
@@ -46,7 +52,11 @@ func (h *hostState) pluginLine(name string, vals map[string]string) (string, boo
 		if !strings.HasSuffix(exe, "vmkfstools-wrapper") {
 			return "", false
 		}
-		return shellQuote(w.Busybox) + " sh " + shellQuote(w.Wrapper) + " " + rest, true
+		wrapper := w.Wrapper
+		if installed != "" {
+			wrapper = filepath.Join(h.root, exe)
+		}
+		return shellQuote(w.Busybox) + " sh " + shellQuote(wrapper) + " " + rest, true
 	}
 	return "", false
 }
@@ -136,6 +146,7 @@ func cmdVmkfstoolsClone(h *hostState, a cliArgs) (cliResult, *cliFault) {
 // xcopyPossible: ESXi's data mover offloads a clone to the array (SCSI EXTENDED COPY) when both
 // devices are VAAI-capable LUNs of the same array and /DataMover/HardwareAcceleratedMove is 1.
 func (h *hostState) xcopyPossible(src, dst string) bool {
+	src, dst = decodeHexArg(src), decodeHexArg(dst)
 	if h.setting("/DataMover/HardwareAcceleratedMove") != 1 {
 		return false
 	}
@@ -150,7 +161,17 @@ func (h *hostState) xcopyPossible(src, dst string) bool {
 	}
 	naa := strings.ToLower(filepath.Base(dst))
 	d := h.devices[naa]
-	return d != nil && d.array == ds.spec.Array
+	return d != nil && d.array == ds.spec.Array && d.cloneOffload()
+}
+
+// decodeHexArg undoes the hex:<bytes> form hoist uses for paths a quote could break.
+func decodeHexArg(s string) string {
+	if strings.HasPrefix(s, "hex:") {
+		if b, err := hex.DecodeString(s[4:]); err == nil {
+			return string(b)
+		}
+	}
+	return s
 }
 
 func cmdVmkfstoolsTaskGet(h *hostState, a cliArgs) (cliResult, *cliFault) {
