@@ -200,14 +200,19 @@ bool Binder::Sync() {
       free_volumes_.push_back(pv);
     }
   }
+  // Every claim in one pass: what a claim's sync writes concerns that claim and its own volume (a
+  // free volume taken by one claim is dropped from free_volumes_ at once), so the others' snapshots
+  // stay valid. Volumes are looked at in a pass without claim changes, on fresh lists.
+  bool wrote = false;
   for (const auto& claim : claims_) {
     try {
-      if (SyncClaim(claim)) return true;
+      if (SyncClaim(claim)) wrote = true;
     } catch (const std::exception& e) {
       log::Warn("lab.binder", "could not sync claim",
                 {{"claim", NamespacedName(claim)}, {"error", e.what()}});
     }
   }
+  if (wrote) return true;
   for (const auto& pv : volumes_) {
     try {
       if (SyncVolume(pv)) return true;
@@ -286,7 +291,14 @@ bool Binder::SyncUnboundClaim(const Json& claim) {
     if (auto it = prebound_.find(ns + "/" + name); it != prebound_.end()) candidates = it->second;
     candidates.insert(candidates.end(), free_volumes_.begin(), free_volumes_.end());
     int match = FindBestMatch(claim, candidates, node, delay);
-    if (match >= 0) return Bind(candidates[match], claim);
+    if (match >= 0) {
+      std::string chosen = GetString(candidates[match], "/metadata/name");
+      bool bound = Bind(candidates[match], claim);
+      free_volumes_.erase(std::remove_if(free_volumes_.begin(), free_volumes_.end(),
+                                         [&](const Json& v) { return GetString(v, "/metadata/name") == chosen; }),
+                          free_volumes_.end());
+      return bound;
+    }
     if (delay && selected.empty()) {
       EventOnce(claim, "Normal", "WaitForFirstConsumer",
                 "waiting for first consumer to be created before binding");

@@ -78,15 +78,17 @@ bool Scheduler::Sync() {
   std::sort(pending.begin(), pending.end(), [](const Json* a, const Json* b) {
     return GetString(*a, "/metadata/creationTimestamp") < GetString(*b, "/metadata/creationTimestamp");
   });
+  // Every pending pod in one pass (node_load_ counts the pods placed so far in it).
+  bool wrote = false;
   for (const Json* pod : pending) {
     try {
-      if (SchedulePod(*pod)) return true;
+      if (SchedulePod(*pod)) wrote = true;
     } catch (const std::exception& e) {
       log::Warn("lab.scheduler", "could not schedule pod",
                 {{"pod", NamespacedName(*pod)}, {"error", e.what()}});
     }
   }
-  return false;
+  return wrote;
 }
 
 bool Scheduler::MarkUnschedulable(const Json& pod, const std::string& message) {
@@ -198,6 +200,7 @@ bool Scheduler::SchedulePod(const Json& pod) {
   }
   if (waiting) return false;  // the binder and provisioner act; the pod is retried on the next pass
 
+  node_load_[node_name]++;
   store_.Mutate(pods_, ns, name, [&](Json& p) {
     if (!GetString(p, "/spec/nodeName").empty()) return false;
     p["spec"]["nodeName"] = node_name;
