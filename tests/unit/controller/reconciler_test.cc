@@ -749,6 +749,30 @@ TEST_F(ReconcilerTest, StatusConflictIsRetriedOnTheLatestObject) {
   EXPECT_EQ(cr["metadata"]["labels"]["touched"], "yes");
 }
 
+TEST_F(ReconcilerTest, AStaleCrCacheDoesNotCauseConflicts) {
+  StorageClass("lab-file", "lab.hoist.io/file");
+  Cr(kOvirt);
+  Pvc();
+  Sync();
+  BindPrime();
+  PodPhase("Running");
+  json before_write = CrNow();
+  Sync();  // writes the Running condition
+  Refresh();
+  ovirt_.Upsert(before_write);  // the informer has not delivered that write yet
+  progress_->readings["mig/disk-0"].progress = 60;
+  reconciler_->Sync("mig/disk-0");
+  EXPECT_EQ(CrNow()["status"]["progress"], "60");
+  for (const auto& l : kube_.log) EXPECT_EQ(l.rfind("get ovirtvolumepopulators", 0), std::string::npos) << l;
+
+  // Once the prime PVC is being deleted (finalizer still on), it is not deleted again.
+  PodPhase("Succeeded");
+  Sync();
+  BinderCompletesRebind();
+  Sync();
+  EXPECT_EQ(kube_.Writes("delete").size(), 1u);
+}
+
 TEST_F(ReconcilerTest, DeletedPvcStopsMonitoring) {
   StorageClass("lab-file", "lab.hoist.io/file");
   Cr(kOvirt);
