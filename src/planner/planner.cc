@@ -533,6 +533,11 @@ void Planner::ObserveVm(Pass& pass, json& vm_status) {
 void Planner::RemoveVmObjects(Pass& pass, const json& vm_status) {
   const std::string& ns = pass.plan.target_namespace;
   std::string vm_id = Str(vm_status, {"id"});
+  std::string why;
+  if (const json* r = kube::At(vm_status, {"error", "reasons"}); r != nullptr && r->is_array()) {
+    for (const json& s : *r) why += (why.empty() ? "" : "; ") + s.get<std::string>();
+  }
+  if (why.size() > 1024) why = why.substr(0, 1021) + "...";
   std::set<std::string> names;
   if (const json* pipeline = kube::At(vm_status, {"pipeline"}); pipeline != nullptr && pipeline->is_array()) {
     for (const json& step : *pipeline) {
@@ -547,11 +552,12 @@ void Planner::RemoveVmObjects(Pass& pass, const json& vm_status) {
   }
   names.erase("");
   for (const std::string& name : names) {
-    // The CR stays as the record of what happened: drop its owner so that deleting the PVC keeps it.
+    // The CR stays as the record of what happened: drop its owner so that deleting the PVC keeps it,
+    // and say why its disk stopped (tools such as `hoist watch` count it as done).
     if (auto cr = crs_->store().Get(ns, name); cr && kube::At(*cr, {"metadata", "ownerReferences"}) != nullptr) {
       try {
         client_.Patch(resources::kXcopyPopulator, ns, name, kube::PatchType::kMerge,
-                      {{"metadata", {{"ownerReferences", nullptr}}}});
+                      {{"metadata", {{"ownerReferences", nullptr}, {"annotations", {{std::string(kVmFailedAnnotation), why}}}}}});
       } catch (const std::exception& e) {
         if (!kube::IsNotFound(e)) throw;
       }

@@ -337,7 +337,10 @@ TEST_F(PlannerLab, AFailedDiskRemovesItsVmsVolumesAndNothingElse) {
   EXPECT_TRUE(Owned(res::kSecret, plan, vm1).empty());
   std::vector<json> kept = Owned(resources::kXcopyPopulator, plan, vm1);
   ASSERT_EQ(kept.size(), 2u);
-  for (const json& cr : kept) EXPECT_FALSE(cr["metadata"].contains("ownerReferences")) << cr.dump();
+  for (const json& cr : kept) {
+    EXPECT_FALSE(cr["metadata"].contains("ownerReferences")) << cr.dump();
+    EXPECT_NE(kube::Annotation(cr, "planner.hoist.io/vm-failed").find("check VAAI on the array"), std::string::npos) << cr.dump();
+  }
   // vm2 untouched, still copying.
   ASSERT_EQ(Owned(res::kPersistentVolumeClaim, plan, vm2).size(), 1u);
   EXPECT_EQ(kube::Uid(Owned(res::kPersistentVolumeClaim, plan, vm2)[0]), kube::Uid(vm2_pvcs[0]));

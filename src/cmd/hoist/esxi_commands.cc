@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "cmd/common/commands.h"
+#include "cmd/hoist/esxi_host.h"
 #include "core/error.h"
 #include "core/subprocess.h"
 #include "esxi/task_status.h"
@@ -166,19 +167,6 @@ int VibBuild(const std::vector<std::string>& args) {
                 vib.size());
     return 0;
   });
-}
-
-// The ESXi host named `name` (its name in vCenter, or a moref value such as host-12).
-std::pair<vsphere::ManagedObjectReference, std::string> FindHost(vsphere::Client& client, const std::string& name) {
-  vsphere::ObjectSpec root{client.service_content().root_folder, false, vsphere::InventoryTraversal()};
-  std::string known;
-  for (const auto& oc : vsphere::RetrieveProperties(client, {{"HostSystem", {"name"}, false}}, {root})) {
-    std::string n = oc.GetText("name");
-    if (n == name || oc.obj.value == name) return {oc.obj, n};
-    known += (known.empty() ? "" : ", ") + n;
-  }
-  throw PreconditionError("vCenter " + client.endpoint() + " has no ESXi host named " + name +
-                          (known.empty() ? std::string(" (it has none)") : " (it has: " + known + ")"));
 }
 
 int VibInstall(const std::vector<std::string>& args) {
