@@ -27,7 +27,7 @@ test: build
 	cd $(TEST_BUILD) && ctest -j $(JOBS) --output-on-failure --timeout 900
 
 demo: setup $(RELEASE_BUILD)/build.ninja
-	cmake --build $(RELEASE_BUILD) -j $(JOBS) --target hoist
+	cmake --build $(RELEASE_BUILD) -j $(JOBS) --target hoist hoist-populator hoist-controller hoist_vcsim
 	bash scripts/demo.sh $(RELEASE_BUILD)
 
 bench: release

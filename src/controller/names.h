@@ -69,6 +69,9 @@ inline constexpr std::string_view kReasonPvcCreationError = "PopulatorPVCCreatio
 inline constexpr std::string_view kReasonFailed = "PopulatorFailed";                      // Warning
 inline constexpr std::string_view kReasonFinished = "PopulatorFinished";                  // Normal
 inline constexpr std::string_view kReasonProgress = "PopulatorProgress";                  // on the pod
+// hoist's own (Forklift has no equivalent):
+inline constexpr std::string_view kReasonResourceMissing = "PopulatorResourceNotFound";  // Normal
+inline constexpr std::string_view kReasonPodWaiting = "PopulatorPodWaiting";             // Warning
 
 // Kubernetes label value rules: at most 63 characters, empty or [a-z0-9A-Z] at both ends with
 // [-_.a-z0-9A-Z] between.

@@ -237,7 +237,7 @@ ConditionSummary Summarize(const Observation& o) {
     return c;
   }
 
-  if (o.result == "failure") {
+  if (o.result == "failure" && (o.pod == nullptr || kube::StringAt(*o.pod, {"status", "phase"}) != "Failed")) {
     c.state = PopulationState::kFailed;
     c.reason = "CopyFailed";
     c.message = "populator pod " + pod_ref + " reported that the copy failed; check its logs (" + logs + ")";

@@ -141,6 +141,7 @@ void Reconciler::Drop(const std::string& key) {
     metrics_.XcopyForget(it->second);
     uid_of_key_.erase(it);
   }
+  last_condition_.erase(key);
 }
 
 std::vector<std::string> Reconciler::ThrottledOn(const std::string& host) const {
@@ -166,9 +167,15 @@ SyncOutcome Reconciler::Sync(const std::string& key) {
   std::string cr_name = kube::StringAt(*pvc, {"spec", "dataSourceRef", "name"});
   std::optional<json> cr = cache_.Populator(*kind, ns, cr_name);
   if (!cr) {
-    // Called again when the CR appears (the populator-source index maps it to this PVC).
+    // Called again when the CR appears (the populator-source index maps it to this PVC). Forklift
+    // waits silently; a user who created the PVC first (or mistyped the name) is told what it waits for.
     log::Debug(kLog, "waiting for the populator resource",
                {{"pvc", key}, {"kind", Info(*kind).kind_name}, {"name", cr_name}});
+    if (kube::pvc::VolumeName(*pvc).empty()) {
+      Emit(res::kPersistentVolumeClaim, *pvc, kube::kEventNormal, kReasonResourceMissing,
+           std::string(Info(*kind).kind_name) + " " + ns + "/" + cr_name +
+               " named by spec.dataSourceRef does not exist; population starts when it is created");
+    }
     return {};
   }
 
@@ -186,6 +193,10 @@ SyncOutcome Reconciler::Sync(const std::string& key) {
   {
     std::lock_guard<std::mutex> l(mu_);
     uid_of_key_[key] = c.uid;
+    // What this process last wrote is newer than a CR cache that has not caught up with it yet; using
+    // it keeps transition events (PopulatorFinished, PopulatorFailed, ...) from being sent twice.
+    auto it = last_condition_.find(key);
+    if (it != last_condition_.end() && it->second.first == c.uid) c.previous = it->second.second;
   }
 
   if (kube::pvc::VolumeName(c.pvc).empty()) {
@@ -270,10 +281,10 @@ void Reconciler::EnsurePrime(Context& c, const std::string& node_name) {
   }
 }
 
-bool Reconciler::TakeSlot(Context& c) {
+Reconciler::Slot Reconciler::TakeSlot(Context& c) {
   int limit = options_.settings.max_in_flight;
   std::string host = RuntimeHost(c.cr);
-  if (limit <= 0 || host.empty()) return true;
+  if (limit <= 0 || host.empty()) return Slot::kTaken;
   std::string pod_key = c.ns + "/" + PopulatorPodName(c.uid);
   std::vector<json> active = cache_.ActivePodsOnHost(host);
   std::lock_guard<std::mutex> l(mu_);
@@ -290,17 +301,20 @@ bool Reconciler::TakeSlot(Context& c) {
       ++it;
     }
   }
+  // This PVC's own pod, created moments ago and not in the cache yet: wait for it, do not count it
+  // against ourselves.
+  if (pending.count(pod_key) != 0) return Slot::kAlreadyCreated;
   int in_flight = static_cast<int>(counted.size());
   if (in_flight >= limit) {
     throttled_[host].insert(c.key);
     c.waiting_reason = "Throttled";
     c.waiting_message = "waiting for a populator slot on ESXi host " + host + " (" + std::to_string(in_flight) + "/" +
                         std::to_string(limit) + " in flight; MAX_POPULATOR_INFLIGHT=" + std::to_string(limit) + ")";
-    return false;
+    return Slot::kThrottled;
   }
   throttled_[host].erase(c.key);
   pending[pod_key] = now;
-  return true;
+  return Slot::kTaken;
 }
 
 void Reconciler::ReleaseSlot(const std::string& host, const std::string& pod_key) {
@@ -326,7 +340,9 @@ void Reconciler::SyncPod(Context& c, const std::string& claim_name, const std::s
       Fail(c, "InvalidPopulatorResource", e.what());
       return;
     }
-    if (!TakeSlot(c)) {
+    Slot slot = TakeSlot(c);
+    if (slot == Slot::kAlreadyCreated) return;  // its creation event brings us back
+    if (slot == Slot::kThrottled) {
       if (c.previous.second != "Throttled") {
         Emit(res::kPersistentVolumeClaim, c.pvc, kube::kEventNormal, kReasonThrottled,
              "Waiting for available populator slot on host " + RuntimeHost(c.cr) + ": " + c.waiting_message);
@@ -373,7 +389,7 @@ void Reconciler::SyncPod(Context& c, const std::string& claim_name, const std::s
       o.pod = &pod;
       o.prime_pvc = c.prime ? &*c.prime : nullptr;
       ConditionSummary s = Summarize(o);
-      Emit(res::kPersistentVolumeClaim, c.pvc, kube::kEventWarning, "PopulatorPodWaiting", s.message);
+      Emit(res::kPersistentVolumeClaim, c.pvc, kube::kEventWarning, kReasonPodWaiting, s.message);
     }
     return;
   }
@@ -458,15 +474,11 @@ bool Reconciler::PodSucceeded(Context& c) {
 void Reconciler::Rebind(Context& c) {
   std::string pv_name = kube::pvc::VolumeName(*c.prime);
   if (pv_name.empty()) return;  // the prime PVC is not bound (the pod could not have run): wait
-  json pv;
-  try {
-    // Read the PV from the API, not the cache: a stale claimRef would send a second patch.
-    pv = client_.Get(res::kPersistentVolume, "", pv_name);
-  } catch (const std::exception& e) {
-    if (kube::IsNotFound(e)) return;
-    throw;
-  }
-  if (!NeedsRebind(pv, c.pvc)) return;  // switched; the PV controller binds the target and marks the prime Lost
+  // From the cache (Forklift reads it from the API each time): a cache that has not seen our patch yet
+  // only makes us send the same patch again, which changes nothing.
+  std::optional<json> pv = cache_.Pv(pv_name);
+  if (!pv) return;                       // the PV informer has not caught up; its event brings us back
+  if (!NeedsRebind(*pv, c.pvc)) return;  // switched; the PV controller binds the target, marks the prime Lost
   client_.Patch(res::kPersistentVolume, "", pv_name, kube::PatchType::kStrategicMerge,
                 BuildPvRebindPatch(pv_name, c.pvc));
   log::Info(kLog, "rebound the populated volume to the target PVC", {{"pvc", c.key}, {"pv", pv_name}});
@@ -607,6 +619,17 @@ void Reconciler::WriteStatus(Context& c) {
       o.in_place = c.in_place;
       o.populated_in_place = c.populated_in_place || (c.in_place && c.completed);
       summary = Summarize(o);
+      const json* conditions = kube::At(status, {"conditions"});
+      if (c.completed && conditions != nullptr && conditions->is_array()) {
+        // Finished before: keep what was said then (e.g. PopulatedInPlace, which a later sync can no
+        // longer tell from a rebind).
+        for (const auto& cond : *conditions) {
+          if (kube::StringAt(cond, {"type"}) == "Succeeded" && kube::StringAt(cond, {"status"}) == "True") {
+            summary = ConditionSummary{PopulationState::kSucceeded, kube::StringAt(cond, {"reason"}),
+                                       kube::StringAt(cond, {"message"})};
+          }
+        }
+      }
       if (c.completed && summary.state != PopulationState::kSucceeded) {
         // Bound and finished, even if the cache still shows an older prime PVC or pod state.
         summary = ConditionSummary{PopulationState::kSucceeded, c.in_place ? "PopulatedInPlace" : "Populated",
@@ -632,10 +655,19 @@ void Reconciler::WriteStatus(Context& c) {
   for (int attempt = 0;; ++attempt) {
     json status = desired(cr);
     const json* current = kube::At(cr, {"status"});
-    if (current != nullptr && *current == status) break;
+    auto remember = [&] {
+      json holder = {{"status", status}};
+      std::lock_guard<std::mutex> l(mu_);
+      last_condition_[c.key] = {c.uid, TrueCondition(holder)};
+    };
+    if (current != nullptr && *current == status) {
+      remember();
+      break;
+    }
     json patch = {{"metadata", {{"resourceVersion", kube::ResourceVersion(cr)}}}, {"status", status}};
     try {
       client_.Patch(type, c.ns, cr_name, kube::PatchType::kMerge, patch, use_status ? "status" : "");
+      remember();
       break;
     } catch (const std::exception& e) {
       if (kube::IsNotFound(e)) return;  // the CR was deleted meanwhile

@@ -79,7 +79,8 @@ class Reconciler {
   void Finish(Context& c);
   void Fail(Context& c, std::string reason, std::string message);
   bool PodSucceeded(Context& c);
-  bool TakeSlot(Context& c);
+  enum class Slot { kTaken, kThrottled, kAlreadyCreated };
+  Slot TakeSlot(Context& c);
   void ReleaseSlot(const std::string& host, const std::string& pod_key);
   void WriteStatus(Context& c);
   bool StatusSubresource(PopulatorKind kind);
@@ -102,6 +103,8 @@ class Reconciler {
   std::map<std::string, std::set<std::string>> throttled_;  // host → target PVC keys
   std::map<PopulatorKind, bool> status_subresource_;
   std::map<std::string, std::string> uid_of_key_;  // target PVC key → uid (for cleanup after deletion)
+  // Target PVC key → (uid, the True condition's type and reason as this process last wrote it).
+  std::map<std::string, std::pair<std::string, std::pair<std::string, std::string>>> last_condition_;
 };
 
 }  // namespace hoist::controller

@@ -166,7 +166,9 @@ ProcessResult RunProcess(const std::vector<std::string>& argv, const ProcessOpti
   if (killed) {
     while (std::chrono::steady_clock::now() < kill_time) {
       siginfo_t info{};
-      if (::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) != 0 || info.si_pid != 0) break;
+      if (::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) != 0 ||
+          info.si_pid != 0)
+        break;
       ::usleep(10000);
     }
     ::kill(-pid, SIGKILL);

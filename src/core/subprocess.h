@@ -20,10 +20,10 @@ struct ProcessOptions {
 };
 
 struct ProcessResult {
-  int exit_code = -1;       // when it exited
-  int signal = 0;           // when a signal ended it
-  bool timed_out = false;   // ended by the timeout
-  bool cancelled = false;   // ended because `stop` was requested
+  int exit_code = -1;      // when it exited
+  int signal = 0;          // when a signal ended it
+  bool timed_out = false;  // ended by the timeout
+  bool cancelled = false;  // ended because `stop` was requested
   std::string out, err;
   bool ok() const { return exit_code == 0 && signal == 0; }
 };

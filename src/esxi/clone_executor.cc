@@ -7,7 +7,8 @@ namespace hoist::esxi {
 std::string HostId(std::string_view host_moref) {
   std::string out;
   out.reserve(host_moref.size());
-  for (char c : host_moref) out += c == ':' ? '-' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (char c : host_moref)
+    out += c == ':' ? '-' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return out;
 }
 

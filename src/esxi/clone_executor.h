@@ -85,8 +85,8 @@ class CloneExecutor {
 
 // How executors retry what is safe to retry (status polls, cleanups, version reads).
 struct ExecutorRetry {
-  int status_attempts = 5;                             // tries per GetStatus/Clean before giving up
-  std::chrono::milliseconds first_delay{1000};         // then doubled each time
+  int status_attempts = 5;                      // tries per GetStatus/Clean before giving up
+  std::chrono::milliseconds first_delay{1000};  // then doubled each time
   std::chrono::milliseconds max_delay{10000};
 };
 

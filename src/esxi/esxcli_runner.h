@@ -40,7 +40,9 @@ class EsxcliError : public Error {
     kUnknownCommand,  // the namespace or command does not exist on the host (e.g. the VIB is missing)
   };
   EsxcliError(Kind kind, std::string message, std::string host_message)
-      : Error(ErrorClass::kPrecondition, std::move(message)), kind_(kind), host_message_(std::move(host_message)) {}
+      : Error(ErrorClass::kPrecondition, std::move(message)),
+        kind_(kind),
+        host_message_(std::move(host_message)) {}
   Kind kind() const { return kind_; }
   // What the host said ("Unable to find device with name naa.…").
   const std::string& host_message() const { return host_message_; }

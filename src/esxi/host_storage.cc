@@ -12,7 +12,9 @@ namespace {
 
 constexpr std::string_view kLog = "esxi";
 
-bool Has(std::string_view text, std::string_view needle) { return text.find(needle) != std::string_view::npos; }
+bool Has(std::string_view text, std::string_view needle) {
+  return text.find(needle) != std::string_view::npos;
+}
 
 std::optional<std::int64_t> ToInt(std::string_view s) {
   std::int64_t v = 0;
@@ -43,12 +45,13 @@ std::string Lower(std::string_view s) {
 
 }  // namespace
 
-HostStorage::HostStorage(EsxcliRunner& esxcli, HostStorageOptions options) : esxcli_(esxcli), options_(options) {}
+HostStorage::HostStorage(EsxcliRunner& esxcli, HostStorageOptions options)
+    : esxcli_(esxcli), options_(options) {}
 
 std::optional<ScsiDevice> HostStorage::FindDevice(std::string_view naa) {
   std::string what = "listing device " + std::string(naa) + " on " + esxcli_.host();
-  return RetryTransient(options_.read_attempts, options_.read_retry_delay, options_.read_retry_delay * 4, {}, what,
-                        [&]() -> std::optional<ScsiDevice> {
+  return RetryTransient(options_.read_attempts, options_.read_retry_delay, options_.read_retry_delay * 4, {},
+                        what, [&]() -> std::optional<ScsiDevice> {
                           EsxcliOutput out;
                           try {
                             out = esxcli_.Run({"storage", "core", "device", "list", "-d", std::string(naa)});
@@ -64,10 +67,22 @@ std::optional<ScsiDevice> HostStorage::FindDevice(std::string_view naa) {
                         });
 }
 
+std::vector<ScsiDevice> HostStorage::Devices() {
+  std::string what = "listing the devices of " + esxcli_.host();
+  return RetryTransient(options_.read_attempts, options_.read_retry_delay, options_.read_retry_delay * 4, {},
+                        what, [&] {
+                          EsxcliOutput out = esxcli_.Run({"storage", "core", "device", "list"});
+                          std::vector<ScsiDevice> devices;
+                          for (std::size_t i = 0; i < out.rows.size(); ++i)
+                            devices.push_back(DeviceFromRow(out, i));
+                          return devices;
+                        });
+}
+
 std::vector<ScsiPath> HostStorage::Paths(std::string_view naa) {
   std::string what = "listing the paths of " + std::string(naa) + " on " + esxcli_.host();
-  return RetryTransient(options_.read_attempts, options_.read_retry_delay, options_.read_retry_delay * 4, {}, what,
-                        [&] {
+  return RetryTransient(options_.read_attempts, options_.read_retry_delay, options_.read_retry_delay * 4, {},
+                        what, [&] {
                           std::vector<ScsiPath> paths;
                           EsxcliOutput out;
                           try {
@@ -106,18 +121,19 @@ std::optional<VaaiStatus> HostStorage::Vaai(std::string_view naa) {
 
 std::optional<std::int64_t> HostStorage::IntSetting(std::string_view path) {
   std::string what = "reading " + std::string(path) + " on " + esxcli_.host();
-  return RetryTransient(options_.read_attempts, options_.read_retry_delay, options_.read_retry_delay * 4, {}, what,
-                        [&]() -> std::optional<std::int64_t> {
-                          EsxcliOutput out;
-                          try {
-                            out = esxcli_.Run({"system", "settings", "advanced", "list", "-o", std::string(path)});
-                          } catch (const EsxcliError& e) {
-                            if (e.kind() == EsxcliError::Kind::kCommandFailed) return std::nullopt;
-                            throw;
-                          }
-                          if (out.rows.empty()) return std::nullopt;
-                          return ToInt(out.Field(0, "IntValue"));
-                        });
+  return RetryTransient(
+      options_.read_attempts, options_.read_retry_delay, options_.read_retry_delay * 4, {}, what,
+      [&]() -> std::optional<std::int64_t> {
+        EsxcliOutput out;
+        try {
+          out = esxcli_.Run({"system", "settings", "advanced", "list", "-o", std::string(path)});
+        } catch (const EsxcliError& e) {
+          if (e.kind() == EsxcliError::Kind::kCommandFailed) return std::nullopt;
+          throw;
+        }
+        if (out.rows.empty()) return std::nullopt;
+        return ToInt(out.Field(0, "IntValue"));
+      });
 }
 
 namespace {
@@ -125,7 +141,8 @@ namespace {
 // Rescans are idempotent; a host that is busy with another rescan may refuse one, so every failure
 // except a missing command and a stop is tried again.
 template <typename Fn>
-void RetryRescan(int attempts, std::chrono::milliseconds pause, std::stop_token stop, const std::string& what, Fn&& fn) {
+void RetryRescan(int attempts, std::chrono::milliseconds pause, std::stop_token stop, const std::string& what,
+                 Fn&& fn) {
   for (int attempt = 1;; ++attempt) {
     if (stop.stop_requested()) throw CancelledError(what + ": stopped");
     try {
@@ -133,14 +150,18 @@ void RetryRescan(int attempts, std::chrono::milliseconds pause, std::stop_token 
       return;
     } catch (const EsxcliError& e) {
       if (e.kind() == EsxcliError::Kind::kUnknownCommand || attempt >= std::max(1, attempts)) {
-        throw Error(e.error_class(), what + " failed after " + std::to_string(attempt) + " tries: " + e.what());
+        throw Error(e.error_class(),
+                    what + " failed after " + std::to_string(attempt) + " tries: " + e.what());
       }
-      log::Warn(kLog, "rescan failed, trying again", {{"what", what}, {"attempt", attempt}, {"error", e.what()}});
+      log::Warn(kLog, "rescan failed, trying again",
+                {{"what", what}, {"attempt", attempt}, {"error", e.what()}});
     } catch (const Error& e) {
       if (!e.retryable() || attempt >= std::max(1, attempts)) {
-        throw Error(e.error_class(), what + " failed after " + std::to_string(attempt) + " tries: " + e.what());
+        throw Error(e.error_class(),
+                    what + " failed after " + std::to_string(attempt) + " tries: " + e.what());
       }
-      log::Warn(kLog, "rescan failed, trying again", {{"what", what}, {"attempt", attempt}, {"error", e.what()}});
+      log::Warn(kLog, "rescan failed, trying again",
+                {{"what", what}, {"attempt", attempt}, {"error", e.what()}});
     }
     if (!SleepUnlessStopped(pause, stop)) throw CancelledError(what + ": stopped");
   }
@@ -150,14 +171,17 @@ void RetryRescan(int attempts, std::chrono::milliseconds pause, std::stop_token 
 
 void HostStorage::RescanAllAdapters(std::stop_token stop) {
   RetryRescan(options_.rescan_attempts, options_.rescan_retry_interval, stop,
-              "rescanning the storage adapters of " + esxcli_.host(),
-              [&] { esxcli_.Run({"storage", "core", "adapter", "rescan", "-t", "add", "-a"}); });
+              "rescanning the storage adapters of " + esxcli_.host(), [&] {
+                esxcli_.Run({"storage", "core", "adapter", "rescan", "-t", "add", "-a"});
+              });
 }
 
 void HostStorage::RescanDeadPaths(std::string_view adapter, std::stop_token stop) {
-  RetryRescan(options_.rescan_attempts, options_.rescan_retry_interval, stop,
-              "removing dead paths on adapter " + std::string(adapter) + " of " + esxcli_.host(),
-              [&] { esxcli_.Run({"storage", "core", "adapter", "rescan", "-t", "delete", "-A", std::string(adapter)}); });
+  RetryRescan(
+      options_.rescan_attempts, options_.rescan_retry_interval, stop,
+      "removing dead paths on adapter " + std::string(adapter) + " of " + esxcli_.host(), [&] {
+        esxcli_.Run({"storage", "core", "adapter", "rescan", "-t", "delete", "-A", std::string(adapter)});
+      });
 }
 
 void HostStorage::RemoveDetached(std::string_view naa) {
@@ -178,12 +202,13 @@ ScsiDevice HostStorage::WaitForDevice(std::string_view naa, std::stop_token stop
   if (lun_id) {
     max_lun = IntSetting("/Disk/MaxLUN");
     if (max_lun && *lun_id >= *max_lun) {
-      throw PreconditionError("device " + std::string(naa) + " is mapped to " + esxcli_.host() + " as LUN id " +
-                              std::to_string(*lun_id) + ", at or above the host's Disk.MaxLUN (" +
-                              std::to_string(*max_lun) + "): ESXi never scans such LUN ids — raise it with "
-                              "`esxcli system settings advanced set -o /Disk/MaxLUN -i " +
-                              std::to_string(std::min<std::int64_t>(16384, std::max<std::int64_t>(2048, *lun_id + 1))) +
-                              "` (at most 16384), or have the array use lower LUN ids");
+      throw PreconditionError(
+          "device " + std::string(naa) + " is mapped to " + esxcli_.host() + " as LUN id " +
+          std::to_string(*lun_id) + ", at or above the host's Disk.MaxLUN (" + std::to_string(*max_lun) +
+          "): ESXi never scans such LUN ids — raise it with "
+          "`esxcli system settings advanced set -o /Disk/MaxLUN -i " +
+          std::to_string(std::min<std::int64_t>(16384, std::max<std::int64_t>(2048, *lun_id + 1))) +
+          "` (at most 16384), or have the array use lower LUN ids");
     }
   }
   std::string last_status;
@@ -191,7 +216,9 @@ ScsiDevice HostStorage::WaitForDevice(std::string_view naa, std::stop_token stop
     if (stop.stop_requested()) throw CancelledError("waiting for device " + std::string(naa) + ": stopped");
     std::optional<ScsiDevice> dev = FindDevice(naa);
     if (dev && dev->on()) {
-      if (scan > 0) log::Info(kLog, "device visible", {{"host", esxcli_.host()}, {"device", std::string(naa)}, {"rescans", scan}});
+      if (scan > 0)
+        log::Info(kLog, "device visible",
+                  {{"host", esxcli_.host()}, {"device", std::string(naa)}, {"rescans", scan}});
       return *dev;
     }
     if (dev) {
@@ -203,7 +230,8 @@ ScsiDevice HostStorage::WaitForDevice(std::string_view naa, std::stop_token stop
       try {
         RemoveDetached(naa);
       } catch (const Error& e) {
-        log::Warn(kLog, "could not forget the stale device", {{"device", std::string(naa)}, {"error", e.what()}});
+        log::Warn(kLog, "could not forget the stale device",
+                  {{"device", std::string(naa)}, {"error", e.what()}});
       }
     }
     if (scan >= options_.device_rescans) break;
@@ -221,14 +249,15 @@ ScsiDevice HostStorage::WaitForDevice(std::string_view naa, std::stop_token stop
     } catch (const Error&) {
     }
   }
-  std::string msg = "device " + std::string(naa) + " did not become visible on " + esxcli_.host() + " after " +
-                    std::to_string(options_.device_rescans) + " adapter rescans";
+  std::string msg = "device " + std::string(naa) + " did not become visible on " + esxcli_.host() +
+                    " after " + std::to_string(options_.device_rescans) + " adapter rescans";
   if (!last_status.empty()) msg += " (last status \"" + last_status + "\")";
   msg += paths.empty() ? "; the host has no path to it" : "; paths: " + paths;
   msg += " — check that the array maps the LUN to this host's initiators (iSCSI target discovery, FC zoning)";
   if (lun_id) msg += ", LUN id " + std::to_string(*lun_id);
   if (max_lun)
-    msg += ", and that the LUN id is below Disk.MaxLUN (" + std::to_string(*max_lun) + "): ESXi ignores higher ids";
+    msg += ", and that the LUN id is below Disk.MaxLUN (" + std::to_string(*max_lun) +
+           "): ESXi ignores higher ids";
   throw PreconditionError(msg);
 }
 
@@ -250,12 +279,13 @@ void HostStorage::DetachDevice(std::string_view naa, std::stop_token stop) {
     auto deadline = std::chrono::steady_clock::now() + options_.off_timeout;
     while (dev && dev->status != "off") {
       if (std::chrono::steady_clock::now() >= deadline) {
-        throw PreconditionError("device " + std::string(naa) + " on " + esxcli_.host() + " is still \"" +
-                                dev->status + "\" " +
-                                std::to_string(std::chrono::duration_cast<std::chrono::seconds>(options_.off_timeout).count()) +
-                                " s after it was set off");
+        throw PreconditionError(
+            "device " + std::string(naa) + " on " + esxcli_.host() + " is still \"" + dev->status + "\" " +
+            std::to_string(std::chrono::duration_cast<std::chrono::seconds>(options_.off_timeout).count()) +
+            " s after it was set off");
       }
-      if (!SleepUnlessStopped(delay, stop)) throw CancelledError("detaching " + std::string(naa) + ": stopped");
+      if (!SleepUnlessStopped(delay, stop))
+        throw CancelledError("detaching " + std::string(naa) + ": stopped");
       delay = std::min(delay * 2, std::chrono::milliseconds(2000));
       dev = FindDevice(naa);
     }

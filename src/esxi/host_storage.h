@@ -6,8 +6,9 @@
 //                      not there `storage core adapter rescan -t add -a`, until it is `on`
 //   after the clone    DetachDevice: `device set --state off -d <naa>`, wait for `off`,
 //                      `device detached remove -d <naa>`
-//                      after the array unmapped the LUN: RescanDeadPaths (`adapter rescan -t delete -A vmhbaN`)
-//   diagnostics        Paths, IntSetting("/Disk/MaxLUN"), Vaai
+//                      after the array unmapped the LUN: RescanDeadPaths (`adapter rescan -t delete -A
+//                      vmhbaN`)
+//   diagnostics        Devices, Paths, IntSetting("/Disk/MaxLUN"), Vaai
 //
 // Serialising rescans per host is the caller's business (a host lease, kube/lease_semaphore.h).
 #include <chrono>
@@ -75,6 +76,8 @@ class HostStorage {
 
   // The device as the host lists it; nullopt when the host does not know it.
   std::optional<ScsiDevice> FindDevice(std::string_view naa);
+  // Every device the host lists (`storage core device list`), local disks included.
+  std::vector<ScsiDevice> Devices();
   // The paths to a device (empty when none).
   std::vector<ScsiPath> Paths(std::string_view naa);
   std::optional<VaaiStatus> Vaai(std::string_view naa);
@@ -93,7 +96,8 @@ class HostStorage {
   // caller knows the LUN id the array gave the mapping, an id at or above the host's
   // `/Disk/MaxLUN` fails at once: ESXi never scans such ids. Throws kPrecondition when the device
   // does not show up, naming the LUN, the adapters' paths and `/Disk/MaxLUN`; kCancelled on stop.
-  ScsiDevice WaitForDevice(std::string_view naa, std::stop_token stop, std::optional<int> lun_id = std::nullopt);
+  ScsiDevice WaitForDevice(std::string_view naa, std::stop_token stop,
+                           std::optional<int> lun_id = std::nullopt);
 
   // Takes the device off the host after the clone: `device set --state off`, waits until it is
   // `off`, then `device detached remove`. A device the host does not know counts as done. Throws

@@ -36,7 +36,8 @@ auto RetryTransient(int attempts, std::chrono::milliseconds first_delay, std::ch
     } catch (const Error& e) {
       if (!e.retryable() || attempt >= std::max(1, attempts)) {
         if (e.retryable() && attempt > 1)
-          throw Error(e.error_class(), std::string(e.what()) + " (tried " + std::to_string(attempt) + " times)");
+          throw Error(e.error_class(),
+                      std::string(e.what()) + " (tried " + std::to_string(attempt) + " times)");
         throw;
       }
       log::Warn("esxi", "retrying after a transient failure",

@@ -117,16 +117,20 @@ std::string SshComplaint(std::string_view err) {
   return last;
 }
 
-bool Contains(std::string_view text, std::string_view needle) { return text.find(needle) != std::string_view::npos; }
+bool Contains(std::string_view text, std::string_view needle) {
+  return text.find(needle) != std::string_view::npos;
+}
 
 class SshExecutor final : public WrapperExecutor {
  public:
   SshExecutor(SshExecutorOptions options, DatastoreUploader* uploader)
       : WrapperExecutor(options.retry), options_(std::move(options)), uploader_(uploader) {
-    if (options_.address.empty()) throw PreconditionError("SSH clone method: the ESXi host's address is empty");
+    if (options_.address.empty())
+      throw PreconditionError("SSH clone method: the ESXi host's address is empty");
     if (options_.private_key.find("PRIVATE KEY") == std::string::npos) {
-      throw PreconditionError("SSH clone method for " + host() +
-                              ": the private key (SSH_PRIVATE_KEY) is empty or not a PEM/OpenSSH private key");
+      throw PreconditionError(
+          "SSH clone method for " + host() +
+          ": the private key (SSH_PRIVATE_KEY) is empty or not a PEM/OpenSSH private key");
     }
     if (options_.upload_wrapper && uploader_ == nullptr) {
       throw BugError("SSH executor: upload_wrapper needs a DatastoreUploader");
@@ -137,7 +141,8 @@ class SshExecutor final : public WrapperExecutor {
 
     std::string tmpl = (fs::temp_directory_path() / "hoist-ssh.XXXXXX").string();
     if (::mkdtemp(tmpl.data()) == nullptr)
-      throw PreconditionError("cannot create a private temporary directory: " + std::string(std::strerror(errno)));
+      throw PreconditionError("cannot create a private temporary directory: " +
+                              std::string(std::strerror(errno)));
     dir_ = tmpl;
     try {
       std::string key = options_.private_key;
@@ -152,6 +157,18 @@ class SshExecutor final : public WrapperExecutor {
   }
 
   ~SshExecutor() override {
+    if (Multiplexing() && fs::exists(dir_ / "cm")) {
+      // Close the shared connection (its master process is detached and would otherwise linger
+      // until ControlPersist ends it).
+      try {
+        RunProcess(
+            {options_.ssh_program, "-F", "/dev/null", "-o", "ControlPath=" + (dir_ / "cm").string(), "-O",
+             "exit", "-p", std::to_string(options_.port), "-l", options_.user, "--", options_.address},
+            ChildOptions(std::chrono::seconds(5), {}));
+      } catch (const Error& e) {
+        log::Warn("esxi", "closing the SSH connection failed", {{"host", host()}, {"error", e.what()}});
+      }
+    }
     std::error_code ec;
     fs::remove_all(dir_, ec);
   }
@@ -159,7 +176,8 @@ class SshExecutor final : public WrapperExecutor {
   std::string_view method() const override { return "ssh"; }
   std::string host() const override {
     std::string name = options_.host_name.empty() ? options_.address : options_.host_name;
-    return name + " over SSH (" + options_.user + "@" + options_.address + ":" + std::to_string(options_.port) + ")";
+    return name + " over SSH (" + options_.user + "@" + options_.address + ":" +
+           std::to_string(options_.port) + ")";
   }
 
   WrapperVersion Prepare(std::stop_token stop) override {
@@ -172,13 +190,15 @@ class SshExecutor final : public WrapperExecutor {
     std::string wrapper_path = "/vmfs/volumes/" + options_.datastore + "/" + std::string(kSshWrapperFileName);
     bool older = !v || (!ours.empty() && CompareVersions(v->version, ours) < 0);
     if (older && options_.upload_wrapper) {
-      log::Info("esxi", "uploading the vmkfstools-wrapper to the datastore",
-                {{"host", host()}, {"path", wrapper_path}, {"found", v ? v->version : "none"}, {"version", ours}});
+      log::Info(
+          "esxi", "uploading the vmkfstools-wrapper to the datastore",
+          {{"host", host()}, {"path", wrapper_path}, {"found", v ? v->version : "none"}, {"version", ours}});
       uploader_->Upload(options_.datastore, kSshWrapperFileName, options_.wrapper_script);
       v = ReadVersion(stop);
       if (!v || CompareVersions(v->version, ours) != 0) {
-        throw PreconditionError("uploaded the vmkfstools-wrapper " + ours + " to " + wrapper_path + " but " + host() +
-                                " reports " + (v ? "version " + v->version : std::string("no wrapper")) +
+        throw PreconditionError("uploaded the vmkfstools-wrapper " + ours + " to " + wrapper_path + " but " +
+                                host() + " reports " +
+                                (v ? "version " + v->version : std::string("no wrapper")) +
                                 " — check that the datastore is mounted on the host and writable");
       }
     } else if (!v) {
@@ -187,7 +207,9 @@ class SshExecutor final : public WrapperExecutor {
                               "carries it) or allow the upload");
     }
     log::Info("esxi", "vmkfstools-wrapper found",
-              {{"host", host()}, {"method", "ssh"}, {"version", v->version},
+              {{"host", host()},
+               {"method", "ssh"},
+               {"version", v->version},
                {"implementation", v->implementation.empty() ? "forklift" : v->implementation}});
     SetVersion(std::move(*v));
     return version_;
@@ -200,8 +222,8 @@ class SshExecutor final : public WrapperExecutor {
     std::string what = args.empty() ? std::string("request") : args[0];
     if (r.exit_code == 255 || r.signal != 0 || r.timed_out) ThrowSshFailure(r, what);
     if (WrapperMissing(r)) {
-      throw PreconditionError("the vmkfstools-wrapper is missing at /vmfs/volumes/" + options_.datastore + "/" +
-                              std::string(kSshWrapperFileName) + " on " + host());
+      throw PreconditionError("the vmkfstools-wrapper is missing at /vmfs/volumes/" + options_.datastore +
+                              "/" + std::string(kSshWrapperFileName) + " on " + host());
     }
     try {
       return ParseWrapperXml(r.out);
@@ -216,23 +238,43 @@ class SshExecutor final : public WrapperExecutor {
  private:
   std::vector<std::string> SshArgv(std::string_view request) const {
     auto seconds = [](std::chrono::milliseconds d) {
-      return std::to_string(std::max<long long>(1, std::chrono::duration_cast<std::chrono::seconds>(d).count()));
+      return std::to_string(
+          std::max<long long>(1, std::chrono::duration_cast<std::chrono::seconds>(d).count()));
     };
-    std::vector<std::string> argv = {options_.ssh_program, "-F", "/dev/null", "-T", "-x", "-a",
-                                     "-o", "BatchMode=yes",
-                                     "-o", "IdentitiesOnly=yes",
-                                     "-o", "IdentityAgent=none",
-                                     "-o", "IdentityFile=" + (dir_ / "id").string(),
-                                     "-o", "PasswordAuthentication=no",
-                                     "-o", "KbdInteractiveAuthentication=no",
-                                     "-o", "ConnectTimeout=" + seconds(options_.connect_timeout),
-                                     "-o", "ServerAliveInterval=15",
-                                     "-o", "ServerAliveCountMax=3",
-                                     "-o", "GlobalKnownHostsFile=/dev/null",
-                                     "-o", "UpdateHostKeys=no",
-                                     "-o", "LogLevel=ERROR",
-                                     "-p", std::to_string(options_.port),
-                                     "-l", options_.user};
+    std::vector<std::string> argv = {options_.ssh_program,
+                                     "-F",
+                                     "/dev/null",
+                                     "-T",
+                                     "-x",
+                                     "-a",
+                                     "-o",
+                                     "BatchMode=yes",
+                                     "-o",
+                                     "IdentitiesOnly=yes",
+                                     "-o",
+                                     "IdentityAgent=none",
+                                     "-o",
+                                     "IdentityFile=" + (dir_ / "id").string(),
+                                     "-o",
+                                     "PasswordAuthentication=no",
+                                     "-o",
+                                     "KbdInteractiveAuthentication=no",
+                                     "-o",
+                                     "ConnectTimeout=" + seconds(options_.connect_timeout),
+                                     "-o",
+                                     "ServerAliveInterval=15",
+                                     "-o",
+                                     "ServerAliveCountMax=3",
+                                     "-o",
+                                     "GlobalKnownHostsFile=/dev/null",
+                                     "-o",
+                                     "UpdateHostKeys=no",
+                                     "-o",
+                                     "LogLevel=ERROR",
+                                     "-p",
+                                     std::to_string(options_.port),
+                                     "-l",
+                                     options_.user};
     auto add = [&](std::string o) {
       argv.push_back("-o");
       argv.push_back(std::move(o));
@@ -254,11 +296,19 @@ class SshExecutor final : public WrapperExecutor {
         add("StrictHostKeyChecking=no");
         break;
     }
+    if (Multiplexing()) {
+      add("ControlMaster=auto");
+      add("ControlPath=" + (dir_ / "cm").string());
+      add("ControlPersist=60");
+    }
     argv.push_back("--");
     argv.push_back(options_.address);
     argv.emplace_back(request);
     return argv;
   }
+
+  // A Unix socket path is at most 108 bytes; with a long TMPDIR every request connects on its own.
+  bool Multiplexing() const { return options_.multiplex && (dir_ / "cm").string().size() < 100; }
 
   ProcessOptions ChildOptions(std::chrono::milliseconds timeout, std::stop_token stop) const {
     ProcessOptions po;
@@ -272,23 +322,27 @@ class SshExecutor final : public WrapperExecutor {
 
   ProcessResult Ssh(std::string_view request, std::stop_token stop) {
     if (!pinned_) PinHostKey(stop);
-    return RunProcess(SshArgv(request), ChildOptions(options_.connect_timeout + options_.command_timeout, stop));
+    return RunProcess(SshArgv(request),
+                      ChildOptions(options_.connect_timeout + options_.command_timeout, stop));
   }
 
   [[noreturn]] void ThrowSshFailure(const ProcessResult& r, std::string_view what) const {
     std::string complaint = SshComplaint(r.err);
     std::string base = "SSH to " + host() + " (" + std::string(what) + ")";
     if (r.cancelled) throw CancelledError(base + ": stopped");
-    if (r.timed_out) throw TransientError(base + ": no answer within " +
-                                          std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
-                                                             options_.connect_timeout + options_.command_timeout)
-                                                             .count()) +
-                                          " s");
-    if (Contains(r.err, "Host key verification failed") || Contains(r.err, "HOST IDENTIFICATION HAS CHANGED") ||
-        Contains(r.err, "No matching host key") || Contains(r.err, "host key for")) {
-      throw PreconditionError(base + ": the host's SSH key does not match the pinned one (" + complaint +
-                              ") — compare `ssh-keygen -lf /etc/ssh/ssh_host_rsa_key.pub` on the host with the "
-                              "configured known host key or fingerprint");
+    if (r.timed_out)
+      throw TransientError(base + ": no answer within " +
+                           std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
+                                              options_.connect_timeout + options_.command_timeout)
+                                              .count()) +
+                           " s");
+    if (Contains(r.err, "Host key verification failed") ||
+        Contains(r.err, "HOST IDENTIFICATION HAS CHANGED") || Contains(r.err, "No matching host key") ||
+        Contains(r.err, "host key for")) {
+      throw PreconditionError(
+          base + ": the host's SSH key does not match the pinned one (" + complaint +
+          ") — compare `ssh-keygen -lf /etc/ssh/ssh_host_rsa_key.pub` on the host with the "
+          "configured known host key or fingerprint");
     }
     if (Contains(r.err, "Permission denied")) {
       throw PreconditionError(base + ": the host refused the key (" + complaint +
@@ -308,13 +362,15 @@ class SshExecutor final : public WrapperExecutor {
     std::vector<PublicKey> keys;
     switch (options_.host_key_check) {
       case SshHostKeyCheck::kInsecure:
-        log::Warn("esxi", "the ESXi host's SSH key is not checked (host key checking is off)", {{"host", host()}});
+        log::Warn("esxi", "the ESXi host's SSH key is not checked (host key checking is off)",
+                  {{"host", host()}});
         pinned_ = true;
         return;
       case SshHostKeyCheck::kAcceptNew:
         if (options_.known_hosts_file.empty()) {
-          throw PreconditionError("SSH to " + host() +
-                                  ": trusting the host key on first use needs a known_hosts file to keep it in");
+          throw PreconditionError(
+              "SSH to " + host() +
+              ": trusting the host key on first use needs a known_hosts file to keep it in");
         }
         pinned_ = true;
         return;
@@ -324,7 +380,8 @@ class SshExecutor final : public WrapperExecutor {
           throw PreconditionError(
               "SSH to " + host() +
               ": no host key is pinned — give the host's key (known_hosts lines, e.g. from `ssh-keyscan " +
-              options_.address + "` checked against /etc/ssh/ssh_host_*_key.pub on the host) or its SHA256 "
+              options_.address +
+              "` checked against /etc/ssh/ssh_host_*_key.pub on the host) or its SHA256 "
               "fingerprint; to trust the first key seen, or not check it at all, say so explicitly");
         }
         break;
@@ -347,8 +404,10 @@ class SshExecutor final : public WrapperExecutor {
   // The keys the host offers (ssh-keyscan) whose fingerprints are pinned.
   std::vector<PublicKey> ScanMatchingKeys(std::stop_token stop) {
     if (options_.fingerprints.empty())
-      throw PreconditionError("SSH to " + host() + ": host key fingerprint checking is on but no fingerprint is given");
-    auto secs = std::max<long long>(1, std::chrono::duration_cast<std::chrono::seconds>(options_.connect_timeout).count());
+      throw PreconditionError("SSH to " + host() +
+                              ": host key fingerprint checking is on but no fingerprint is given");
+    auto secs = std::max<long long>(
+        1, std::chrono::duration_cast<std::chrono::seconds>(options_.connect_timeout).count());
     ProcessResult r = RunProcess({options_.keyscan_program, "-p", std::to_string(options_.port), "-T",
                                   std::to_string(secs), options_.address},
                                  ChildOptions(options_.connect_timeout + std::chrono::seconds(5), stop));
@@ -389,8 +448,11 @@ class SshExecutor final : public WrapperExecutor {
     std::string out = r.out;
     while (!out.empty() && (out.back() == '\n' || out.back() == '\r' || out.back() == ' ')) out.pop_back();
     if (out != "SSH_OK" && !out.ends_with("\nSSH_OK")) {
-      throw PreconditionError("SSH to " + host() + " works but the key is not restricted to the vmkfstools-wrapper "
-                              "(the probe answered \"" + out.substr(0, 80) + "\" instead of SSH_OK) — replace the "
+      throw PreconditionError("SSH to " + host() +
+                              " works but the key is not restricted to the vmkfstools-wrapper "
+                              "(the probe answered \"" +
+                              out.substr(0, 80) +
+                              "\" instead of SSH_OK) — replace the "
                               "key's line in /etc/ssh/keys-root/authorized_keys with the one `hoist esxi "
                               "ssh-key-line` prints");
     }
@@ -400,25 +462,26 @@ class SshExecutor final : public WrapperExecutor {
   // (Forklift's Python wrapper). Trouble reaching the host is thrown, never taken for "no wrapper".
   std::optional<WrapperVersion> ReadVersion(std::stop_token stop) {
     std::string what = "reading the vmkfstools-wrapper version on " + host();
-    return RetryTransient(
-        retry_.status_attempts, retry_.first_delay, retry_.max_delay, stop, what,
-        [&]() -> std::optional<WrapperVersion> {
-          ProcessResult r = Ssh(SshRequest(options_.datastore, VersionArgs(), caps_), stop);
-          if (r.exit_code == 255 || r.signal != 0 || r.timed_out) ThrowSshFailure(r, "--version");
-          if (WrapperMissing(r)) return std::nullopt;
-          try {
-            return ParseVersionReply(ParseWrapperXml(r.out), host());
-          } catch (const Error& e) {
-            if (e.error_class() != ErrorClass::kPrecondition) throw;
-            log::Info("esxi", "no usable vmkfstools-wrapper on the datastore",
-                      {{"host", host()}, {"reason", e.what()}});
-            return std::nullopt;
-          }
-        });
+    return RetryTransient(retry_.status_attempts, retry_.first_delay, retry_.max_delay, stop, what,
+                          [&]() -> std::optional<WrapperVersion> {
+                            ProcessResult r = Ssh(SshRequest(options_.datastore, VersionArgs(), caps_), stop);
+                            if (r.exit_code == 255 || r.signal != 0 || r.timed_out)
+                              ThrowSshFailure(r, "--version");
+                            if (WrapperMissing(r)) return std::nullopt;
+                            try {
+                              return ParseVersionReply(ParseWrapperXml(r.out), host());
+                            } catch (const Error& e) {
+                              if (e.error_class() != ErrorClass::kPrecondition) throw;
+                              log::Info("esxi", "no usable vmkfstools-wrapper on the datastore",
+                                        {{"host", host()}, {"reason", e.what()}});
+                              return std::nullopt;
+                            }
+                          });
   }
 
   static bool WrapperMissing(const ProcessResult& r) {
-    return Contains(r.err, kSshWrapperFileName) && (Contains(r.err, "can't open") || Contains(r.err, "No such file"));
+    return Contains(r.err, kSshWrapperFileName) &&
+           (Contains(r.err, "can't open") || Contains(r.err, "No such file"));
   }
 
   SshExecutorOptions options_;
@@ -433,7 +496,8 @@ class SshExecutor final : public WrapperExecutor {
 
 std::string SshKeyFingerprint(std::string_view key_line) {
   auto keys = ParseKeyLines(key_line);
-  if (keys.empty()) throw PreconditionError("no SSH public key in \"" + std::string(key_line.substr(0, 60)) + "\"");
+  if (keys.empty())
+    throw PreconditionError("no SSH public key in \"" + std::string(key_line.substr(0, 60)) + "\"");
   return Fingerprint(keys.front());
 }
 

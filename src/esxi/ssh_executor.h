@@ -44,7 +44,7 @@ struct SshExecutorOptions {
   std::string address;  // the host's management address (name or IP)
   int port = 22;
   std::string user = "root";
-  std::string host_name;  // for messages, e.g. "esx1.example.com (HostSystem:host-12)"; default: address
+  std::string host_name;    // for messages, e.g. "esx1.example.com (HostSystem:host-12)"; default: address
   std::string private_key;  // OpenSSH or PEM private key text (a secret)
   // The datastore holding the wrapper: the source VMDK's datastore.
   std::string datastore;
@@ -63,8 +63,13 @@ struct SshExecutorOptions {
   bool upload_wrapper = true;
   std::string wrapper_script;
 
+  // Keep one SSH connection open and run each request as a session on it (OpenSSH connection
+  // multiplexing, ControlPersist 60 s): one key exchange and authentication per executor instead of
+  // one per poll. The connection is closed with the executor.
+  bool multiplex = true;
+
   ExecutorRetry retry;
-  std::string ssh_program = "ssh";               // tests may point these elsewhere
+  std::string ssh_program = "ssh";  // tests may point these elsewhere
   std::string keyscan_program = "ssh-keyscan";
 };
 

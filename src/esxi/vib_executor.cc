@@ -13,13 +13,16 @@ namespace {
 // Wrapper arguments → the plugin's esxcli command: {"--task-get", "-i", id} →
 // {"vmkfstools", "taskGet", "-i", id}. The options keep their names (the plugin's short names).
 std::vector<std::string> EsxcliArgv(const std::vector<std::string>& args) {
-  static const std::pair<const char*, const char*> kCommands[] = {
-      {"--clone", "clone"}, {"--task-get", "taskGet"}, {"--task-clean", "taskClean"}, {"--version", "version"}};
+  static const std::pair<const char*, const char*> kCommands[] = {{"--clone", "clone"},
+                                                                  {"--task-get", "taskGet"},
+                                                                  {"--task-clean", "taskClean"},
+                                                                  {"--version", "version"}};
   std::vector<std::string> argv = {"vmkfstools"};
   for (const auto& [option, command] : kCommands) {
     if (!args.empty() && args[0] == option) argv.emplace_back(command);
   }
-  if (argv.size() != 2) throw BugError("no esxcli command for wrapper option " + (args.empty() ? "" : args[0]));
+  if (argv.size() != 2)
+    throw BugError("no esxcli command for wrapper option " + (args.empty() ? "" : args[0]));
   argv.insert(argv.end(), args.begin() + 1, args.end());
   return argv;
 }
@@ -36,10 +39,13 @@ class VibExecutor final : public WrapperExecutor {
     std::lock_guard<std::mutex> l(prepare_mu_);
     if (prepared()) return version_;
     std::string what = "reading the vmkfstools-wrapper version on " + host();
-    WrapperVersion v = RetryTransient(retry_.status_attempts, retry_.first_delay, retry_.max_delay, stop, what,
-                                      [&] { return ParseVersionReply(Send(VersionArgs(), stop), host()); });
+    WrapperVersion v =
+        RetryTransient(retry_.status_attempts, retry_.first_delay, retry_.max_delay, stop, what,
+                       [&] { return ParseVersionReply(Send(VersionArgs(), stop), host()); });
     log::Info("esxi", "vmkfstools-wrapper found",
-              {{"host", host()}, {"method", "vib"}, {"version", v.version},
+              {{"host", host()},
+               {"method", "vib"},
+               {"version", v.version},
                {"implementation", v.implementation.empty() ? "forklift" : v.implementation}});
     SetVersion(std::move(v));
     return version_;
@@ -58,11 +64,13 @@ class VibExecutor final : public WrapperExecutor {
             "the esxcli namespace vmkfstools is missing on " + host() +
             ": install the vmkfstools-wrapper VIB (hoist esxi vib install), then restart the host's "
             "management agent (/etc/init.d/hostd restart) so that esxcli sees it; or use the SSH clone "
-            "method (esxi says: " + e.host_message() + ")");
+            "method (esxi says: " +
+            e.host_message() + ")");
       }
       // The plugin ran but failed without an answer, e.g. the wrapper is missing or broken.
-      throw PreconditionError("esxcli " + argv[0] + " " + argv[1] + " on " + host() + " failed: " +
-                              e.host_message() + " — check the vmkfstools-wrapper VIB (esxcli software vib get -n "
+      throw PreconditionError("esxcli " + argv[0] + " " + argv[1] + " on " + host() +
+                              " failed: " + e.host_message() +
+                              " — check the vmkfstools-wrapper VIB (esxcli software vib get -n "
                               "vmkfstools-wrapper) and the host's syslog (tag vmkfstools-wrapper)");
     }
     // One result structure {status, message}; Forklift joins the messages of every record.

@@ -46,7 +46,7 @@ void WrapperExecutor::SetVersion(WrapperVersion v) {
   version_ = std::move(v);
   caps_.hex_args = version_.has("hex-args");
   caps_.quoted_ssh_args = version_.has("quoted-ssh-args");
-  prepared_ = true;
+  prepared_.store(true, std::memory_order_release);
 }
 
 std::string WrapperExecutor::TaskWhat(const CloneTask& task) const {
@@ -54,7 +54,7 @@ std::string WrapperExecutor::TaskWhat(const CloneTask& task) const {
 }
 
 CloneTask WrapperExecutor::StartClone(const CloneRequest& request) {
-  if (!prepared_) Prepare({});
+  if (!prepared()) Prepare({});
   std::string what = "cloning " + request.source_vmdk + " onto " + request.target_device + " on " + host() +
                      " (" + std::string(method()) + " method)";
   WrapperReply reply;
@@ -68,8 +68,11 @@ CloneTask WrapperExecutor::StartClone(const CloneRequest& request) {
   CloneStarted started =
       ParseCloneReply(reply, request.source_vmdk + " onto " + request.target_device + " (" + host() + ")");
   log::Info("esxi", "clone started",
-            {{"host", host()}, {"method", method()}, {"task", started.task_id},
-             {"source", request.source_vmdk}, {"target", request.target_device}});
+            {{"host", host()},
+             {"method", method()},
+             {"task", started.task_id},
+             {"source", request.source_vmdk},
+             {"target", request.target_device}});
   return CloneTask{started.task_id, started.pid};
 }
 
@@ -107,7 +110,7 @@ bool WrapperExecutor::CleanTask(const CloneTask& task, std::stop_token stop) {
 }
 
 bool WrapperExecutor::Stop(const CloneTask& task) {
-  if (!prepared_) Prepare({});
+  if (!prepared()) Prepare({});
   if (!version_.has("cancel-on-clean")) {
     throw PreconditionError("cannot stop " + TaskWhat(task) + ": the host's vmkfstools-wrapper " +
                             (version_.version.empty() ? std::string("(unknown version)") : version_.version) +

@@ -2,6 +2,7 @@
 // What the VIB and SSH executors share: the wrapper's commands and answers, and which of them are
 // retried. A subclass only says how one command reaches the wrapper (Send) and how the host is
 // prepared. Internal to the esxi layer.
+#include <atomic>
 #include <mutex>
 #include <stop_token>
 #include <string>
@@ -28,7 +29,7 @@ class WrapperExecutor : public CloneExecutor {
   virtual WrapperReply Send(const std::vector<std::string>& args, std::stop_token stop) = 0;
   // Records the version Prepare found and the capabilities it implies.
   void SetVersion(WrapperVersion v);
-  bool prepared() const { return prepared_; }
+  bool prepared() const { return prepared_.load(std::memory_order_acquire); }
   std::string TaskWhat(const CloneTask& task) const;
 
   ExecutorRetry retry_;
@@ -38,7 +39,8 @@ class WrapperExecutor : public CloneExecutor {
  private:
   // taskClean; true when a running clone was stopped.
   bool CleanTask(const CloneTask& task, std::stop_token stop);
-  bool prepared_ = false;
+  // Set once, after version_ and caps_ (which are read without a lock afterwards).
+  std::atomic<bool> prepared_{false};
 };
 
 // "1.2.3" < "1.10.0"; missing parts count as 0; anything after '-' or '+' is ignored.

@@ -48,7 +48,8 @@ bool IsDns1123Subdomain(std::string_view s) {
   for (std::size_t i = 0; i < s.size(); ++i) {
     char c = s[i];
     if (alnum(c) || c == '-') continue;
-    if (c == '.' && i > 0 && s[i - 1] != '.' && s[i - 1] != '-' && i + 1 < s.size() && s[i + 1] != '-') continue;
+    if (c == '.' && i > 0 && s[i - 1] != '.' && s[i - 1] != '-' && i + 1 < s.size() && s[i + 1] != '-')
+      continue;
     return false;
   }
   return true;
@@ -109,7 +110,8 @@ class HeldLease final : public LeaseHandle {
           return;
         }
       } catch (const Error& e) {
-        log::Warn(kLog, "releasing the lease failed; it expires by itself", {{"lease", name_}, {"error", e.what()}});
+        log::Warn(kLog, "releasing the lease failed; it expires by itself",
+                  {{"lease", name_}, {"error", e.what()}});
         if (!e.retryable()) return;
       }
     }
@@ -142,7 +144,8 @@ class HeldLease final : public LeaseHandle {
           try {
             Json current = client_.Get(resources::kLease, config_.lease_namespace, name_);
             std::string holder = StringAt(current, {"spec", "holderIdentity"});
-            if (holder != config_.identity) return Lose("taken over by " + (holder.empty() ? "nobody" : holder));
+            if (holder != config_.identity)
+              return Lose("taken over by " + (holder.empty() ? "nobody" : holder));
             lease_ = std::move(current);
             pause = std::chrono::milliseconds(0);
             continue;
@@ -220,7 +223,8 @@ std::unique_ptr<LeaseHandle> LeaseSemaphore::TrySlot(int slot, std::vector<std::
   auto refused = [&](const ApiError& e) -> Error {
     return PreconditionError("taking lease " + config_.lease_namespace + "/" + name + ": " + e.what() +
                              " — the populator's service account needs get, create, update and delete on "
-                             "coordination.k8s.io leases in namespace " + config_.lease_namespace);
+                             "coordination.k8s.io leases in namespace " +
+                             config_.lease_namespace);
   };
   for (int tries = 0; tries < 3; ++tries) {
     Json lease;
@@ -308,7 +312,8 @@ std::unique_ptr<LeaseHandle> LeaseSemaphore::TryAcquire() {
 std::unique_ptr<LeaseHandle> LeaseSemaphore::Acquire(std::stop_token stop) {
   bool logged = false;
   while (true) {
-    if (stop.stop_requested()) throw CancelledError("waiting for lease " + config_.name_prefix + "*: stopped");
+    if (stop.stop_requested())
+      throw CancelledError("waiting for lease " + config_.name_prefix + "*: stopped");
     std::vector<std::string> holders;
     for (int slot = 0; slot < config_.slots; ++slot) {
       std::unique_ptr<LeaseHandle> held;
@@ -317,7 +322,8 @@ std::unique_ptr<LeaseHandle> LeaseSemaphore::Acquire(std::stop_token stop) {
       } catch (const Error& e) {
         // RBAC and other refusals fail at once; transient trouble is waited out like a busy slot.
         if (!e.retryable()) throw;
-        log::Warn(kLog, "reading the lease failed", {{"lease", config_.name_prefix + std::to_string(slot)}, {"error", e.what()}});
+        log::Warn(kLog, "reading the lease failed",
+                  {{"lease", config_.name_prefix + std::to_string(slot)}, {"error", e.what()}});
         holders.push_back("(unreadable)");
         continue;
       }
@@ -330,8 +336,9 @@ std::unique_ptr<LeaseHandle> LeaseSemaphore::Acquire(std::stop_token stop) {
     if (!logged) {
       std::string who;
       for (const auto& h : holders) who += (who.empty() ? "" : ", ") + h;
-      log::Info(kLog, "all lease slots are busy; waiting",
-                {{"leases", config_.name_prefix + "0.." + std::to_string(config_.slots - 1)}, {"holders", who}});
+      log::Info(
+          kLog, "all lease slots are busy; waiting",
+          {{"leases", config_.name_prefix + "0.." + std::to_string(config_.slots - 1)}, {"holders", who}});
       logged = true;
     }
     if (!SleepFor(Jittered(config_.retry_interval), stop))

@@ -87,13 +87,45 @@ std::string Lower(std::string s) {
 std::string OrNone(std::string s) { return s.empty() ? "<none>" : s; }
 std::string OrUnset(std::string s) { return s.empty() ? "<unset>" : s; }
 
-// Evaluates the simple JSONPath of additionalPrinterColumns (".spec.a.b", ".status.x[0].y").
+json JsonPathValue(const json& obj, const std::string& path);
+
+// `@.a.b=="v"` (or 'v') of a JSONPath filter: true when `item` has that string at that path.
+bool FilterMatches(const json& item, const std::string& expr) {
+  size_t eq = expr.find("==");
+  if (eq == std::string::npos || expr.rfind("@", 0) != 0) return false;
+  std::string lhs = expr.substr(1, eq - 1);
+  std::string rhs = expr.substr(eq + 2);
+  while (!lhs.empty() && lhs.back() == ' ') lhs.pop_back();
+  while (!rhs.empty() && rhs.front() == ' ') rhs.erase(0, 1);
+  if (rhs.size() < 2 || (rhs.front() != '"' && rhs.front() != '\'') || rhs.back() != rhs.front()) return false;
+  json v = JsonPathValue(item, lhs);
+  return v.is_string() && v.get<std::string>() == rhs.substr(1, rhs.size() - 2);
+}
+
+// Evaluates the simple JSONPath of additionalPrinterColumns (".spec.a.b", ".status.x[0].y",
+// ".status.conditions[?(@.status=="True")].type"; a filter picks the first matching element).
 json JsonPathValue(const json& obj, const std::string& path) {
   const json* cur = &obj;
   size_t i = 0;
   while (i < path.size()) {
     if (path[i] == '.') {
       ++i;
+      continue;
+    }
+    if (path.compare(i, 3, "[?(") == 0) {
+      size_t close = path.find(")]", i);
+      if (close == std::string::npos || !cur->is_array()) return nullptr;
+      std::string expr = path.substr(i + 3, close - i - 3);
+      i = close + 2;
+      const json* match = nullptr;
+      for (const auto& item : *cur) {
+        if (FilterMatches(item, expr)) {
+          match = &item;
+          break;
+        }
+      }
+      if (match == nullptr) return nullptr;
+      cur = match;
       continue;
     }
     if (path[i] == '[') {
@@ -127,10 +159,11 @@ void Columns(const ResourceType& t, std::vector<Column>* cols) {
   add("Name", "string", 0, "name");
   const std::string& k = t.kind;
   if (t.custom) {
+    // As the apiextensions server: the CRD's columns, or Age when it defines none.
     for (const auto& c : t.printer_columns) {
       add(c.value("name", ""), c.value("type", "string"), c.value("priority", 0), c.value("format", ""));
     }
-    add("Age", "date");
+    if (t.printer_columns.empty()) add("Age", "date");
     return;
   }
   if (k == "Event" && (t.group.empty() || t.group == "events.k8s.io")) {
@@ -231,7 +264,7 @@ json Cells(const ResourceType& t, const json& o, int64_t now) {
         cells.push_back(v);
       }
     }
-    cells.push_back(age);
+    if (t.printer_columns.empty()) cells.push_back(age);
     return cells;
   }
   if (t.group.empty()) {

@@ -274,12 +274,28 @@ json Call(const std::string& base, const std::string& token, const std::string& 
 }
 }  // namespace
 
+// Keystone refuses tokens issued in the same second as a revocation event (its revocation records
+// have one-second resolution), which the setup's own changes can produce: a 401 gets a new token.
 json OpenStack::Keystone(const std::string& method, const std::string& path, const std::string& body) {
-  return Call(identity_url(), AdminToken(), method, path, body);
+  try {
+    return Call(identity_url(), AdminToken(), method, path, body);
+  } catch (const Error& e) {
+    if (std::string(e.what()).find("HTTP 401") == std::string::npos) throw;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+    token_.clear();
+    return Call(identity_url(), AdminToken(), method, path, body);
+  }
 }
 
 json OpenStack::Glance(const std::string& method, const std::string& path, const std::string& body) {
-  return Call(glance_url(), AdminToken(), method, path, body);
+  try {
+    return Call(glance_url(), AdminToken(), method, path, body);
+  } catch (const Error& e) {
+    if (std::string(e.what()).find("HTTP 401") == std::string::npos) throw;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+    token_.clear();
+    return Call(glance_url(), AdminToken(), method, path, body);
+  }
 }
 
 std::string OpenStack::CreateEmptyImage(const std::string& name) {

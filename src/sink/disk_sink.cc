@@ -380,10 +380,12 @@ void DiskSink::Checkpoint() {
 void DiskSink::DiscardCheckpoint() {
   if (!store_) return;
   std::lock_guard lock(checkpoint_mu_);
+  checkpoints_closed_ = true;  // a later timed checkpoint must not bring it back
   store_->Remove();
 }
 
 void DiskSink::CheckpointLocked() {
+  if (checkpoints_closed_) return;
   CheckpointRecord rec{options_.source_identity, options_.size, {}};
   {
     std::lock_guard lock(mu_);
@@ -410,7 +412,11 @@ void DiskSink::Finish() {
                    " bytes were never written, the first at offset " + std::to_string(gaps.front().begin));
   }
   if (fsync(fd_) != 0) throw TransientError("syncing " + Describe() + ": " + Errno());
-  if (store_) store_->Remove();
+  if (store_) {
+    std::lock_guard lock(checkpoint_mu_);
+    checkpoints_closed_ = true;
+    store_->Remove();
+  }
   auto stats = Stats();
   log::Info("sink", "disk image written",
             {{"path", options_.path},

@@ -94,6 +94,9 @@ class DiskSink {
 
   // Syncs the data and writes the record now (e.g. on SIGTERM). No-op without a checkpoint.
   void Checkpoint();
+  // Writes the record if its interval has passed with new data done. Writes do this themselves; a
+  // caller's timer calls it too, so that data done just before a stall is recorded all the same.
+  void CheckpointIfDue() { MaybeCheckpoint(); }
   // Drops the record, so that the next attempt starts over (e.g. after the data failed verification).
   void DiscardCheckpoint();
   // Checks that every byte was written, fsyncs, and removes the record. Call after all writers end.
@@ -129,6 +132,7 @@ class DiskSink {
   std::chrono::steady_clock::time_point last_checkpoint_;
 
   std::mutex checkpoint_mu_;  // one record write at a time
+  bool checkpoints_closed_ = false;  // under checkpoint_mu_: after Finish or DiscardCheckpoint
   bool discard_zeroes_ = false;
   std::atomic<bool> punch_supported_{true};
   std::atomic<bool> zeroout_supported_{true};

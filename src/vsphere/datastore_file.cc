@@ -29,16 +29,17 @@ std::string What(std::string_view verb, std::string_view datastore, std::string_
 
 void CheckStatus(const net::HttpResponse& resp, const std::string& what, const std::string& host) {
   if (resp.status >= 200 && resp.status < 300) return;
-  std::string status = "HTTP " + std::to_string(resp.status) + " " + std::string(net::StatusText(resp.status));
+  std::string status =
+      "HTTP " + std::to_string(resp.status) + " " + std::string(net::StatusText(resp.status));
   if (resp.status >= 500 || resp.status == 429 || resp.status == 408)
     throw TransientError(what + " through vCenter " + host + ": " + status);
   std::string hint;
   if (resp.status == 404) hint = " — check the datastore and datacenter names and that the folder exists";
   if (resp.status == 401 || resp.status == 403)
-    hint = " — the vCenter user needs Datastore.Browse and Datastore.FileManagement (low level file operations)";
+    hint =
+        " — the vCenter user needs Datastore.Browse and Datastore.FileManagement (low level file operations)";
   throw PreconditionError(what + " through vCenter " + host + ": " + status + hint);
 }
-
 
 }  // namespace
 
@@ -57,8 +58,8 @@ void DatastoreFiles::Put(std::string_view datacenter_path, std::string_view data
   CheckStatus(resp, what, client_.endpoint());
 }
 
-std::string DatastoreFiles::Get(std::string_view datacenter_path, std::string_view datastore, std::string_view path,
-                                std::stop_token cancel) {
+std::string DatastoreFiles::Get(std::string_view datacenter_path, std::string_view datastore,
+                                std::string_view path, std::stop_token cancel) {
   std::string what = What("downloading", datastore, path);
   net::HttpResponse resp =
       client_.SessionHttp("GET", FileUrlPath(datacenter_path, datastore, path), "", timeout, cancel);
@@ -75,8 +76,8 @@ ManagedObjectReference DatastoreFiles::DatacenterOf(const ManagedObjectReference
     cur = ParseMoref(*parent);
   }
   if (cur.type != "Datacenter") {
-    throw PreconditionError("finding the datacenter of " + object.ToString() + " in vCenter " + client_.endpoint() +
-                            ": it is in none");
+    throw PreconditionError("finding the datacenter of " + object.ToString() + " in vCenter " +
+                            client_.endpoint() + ": it is in none");
   }
   return cur;
 }

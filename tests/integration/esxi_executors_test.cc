@@ -7,14 +7,15 @@
 // host (none), the device state, and the words of the error.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <netinet/in.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
@@ -115,12 +116,27 @@ void Stop(pid_t& pid) {
   pid = -1;
 }
 
+fs::path lab_dir_for_ps;
+
 // Whether a process runs (a zombie waiting for its parent does not count).
 bool Alive(pid_t pid) {
   if (::kill(pid, 0) != 0) return false;
   std::string stat = ReadFile("/proc/" + std::to_string(pid) + "/stat");
   auto paren = stat.rfind(')');
   return paren == std::string::npos || paren + 2 >= stat.size() || stat[paren + 2] != 'Z';
+}
+
+// Command lines of processes that use an SSH executor's private directory (its connection master).
+std::string ExecutorProcesses() {
+  std::string found;
+  for (const auto& e : fs::directory_iterator("/proc")) {
+    std::string name = e.path().filename();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::string cmd = ReadFile(e.path() / "cmdline");
+    std::replace(cmd.begin(), cmd.end(), '\0', ' ');
+    if (cmd.find((lab_dir_for_ps / "tmp" / "hoist-ssh.").string()) != std::string::npos) found += cmd + "\n";
+  }
+  return found;
 }
 
 // An uploader that counts what it puts on the datastore.
@@ -143,7 +159,9 @@ class FlakyTaskGet : public EsxcliRunner {
   explicit FlakyTaskGet(EsxcliRunner& inner) : inner_(inner) {}
   EsxcliOutput Run(const std::vector<std::string>& argv) override {
     if (argv.size() > 1 && argv[1] == "taskGet" && task_gets++ == 0)
-      throw TransientError("vSphere ExecuteSoap on ReflectManagedMethodExecuter: SystemError \"A general system error occurred\"");
+      throw TransientError(
+          "vSphere ExecuteSoap on ReflectManagedMethodExecuter: SystemError \"A general system error "
+          "occurred\"");
     return inner_.Run(argv);
   }
   std::string host() const override { return inner_.host(); }
@@ -171,13 +189,19 @@ struct Lab {
 
   void Start() {
     const char* bin_dir = std::getenv("HOIST_BIN_DIR");
-    if (bin_dir == nullptr) throw std::runtime_error("HOIST_BIN_DIR must name the directory holding hoist-vcsim");
+    if (bin_dir == nullptr)
+      throw std::runtime_error("HOIST_BIN_DIR must name the directory holding hoist-vcsim");
     fs::path vcsim_bin = fs::path(bin_dir) / "hoist-vcsim";
     if (!fs::exists(vcsim_bin)) throw std::runtime_error(vcsim_bin.string() + " is missing");
     std::string tmpl = (fs::temp_directory_path() / "esxi-executors.XXXXXX").string();
     if (mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp");
     dir = tmpl;
     ::chmod(dir.c_str(), 0755);
+    // The SSH executors' private directories (key, known_hosts, connection socket) go here, so the
+    // tests can tell their processes from those of other tests running at the same time.
+    fs::create_directories(dir / "tmp");
+    lab_dir_for_ps = dir;
+    ::setenv("TMPDIR", (dir / "tmp").c_str(), 1);
     ds_dir = dir / "ds";
     fs::create_directories(ds_dir);
     fs::create_directories(dir / "san" / kIqn);
@@ -196,7 +220,8 @@ struct Lab {
          {{{"name", kDatastore}, {"naa", kDatastoreNaa}, {"dir", ds_dir.string()}, {"array", "ontap1"}}}},
         {"vms",
          {{{"name", "vm1"},
-           {"disks", {{{"vmdk", kVmdkRel}, {"capacityBytes", kDiskBytes}, {"data", (dir / "data.bin").string()}}}}}}},
+           {"disks",
+            {{{"vmdk", kVmdkRel}, {"capacityBytes", kDiskBytes}, {"data", (dir / "data.bin").string()}}}}}}},
     };
     WriteFile(dir / "world.json", world.dump());
     vcsim = Spawn({vcsim_bin.string(), "--world", (dir / "world.json").string(), "--state-dir",
@@ -205,7 +230,8 @@ struct Lab {
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
     while (!fs::exists(dir / "inventory.json")) {
       int status = 0;
-      if (waitpid(vcsim, &status, WNOHANG) != 0) throw std::runtime_error("hoist-vcsim exited: " + ReadFile(dir / "vcsim.log"));
+      if (waitpid(vcsim, &status, WNOHANG) != 0)
+        throw std::runtime_error("hoist-vcsim exited: " + ReadFile(dir / "vcsim.log"));
       if (std::chrono::steady_clock::now() > deadline) throw std::runtime_error("hoist-vcsim did not start");
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
@@ -232,19 +258,22 @@ struct Lab {
     if (!fs::exists(busybox)) throw std::runtime_error("busybox is not installed");
     bin = dir / "bin";
     fs::create_directories(bin);
-    for (const char* applet : {"sh", "cat", "chmod", "cut", "dd", "echo", "find", "grep", "head", "kill", "logger",
-                               "ls", "mkdir", "mv", "od", "printf", "rm", "rmdir", "sed", "setsid", "sleep", "tail",
-                               "touch", "tr", "wc", "awk", "stat", "expr", "sort", "basename", "dirname", "ln"}) {
+    for (const char* applet : {"sh",   "cat",   "chmod",  "cut",    "dd",    "echo",     "find",    "grep",
+                               "head", "kill",  "logger", "ls",     "mkdir", "mv",       "od",      "printf",
+                               "rm",   "rmdir", "sed",    "setsid", "sleep", "tail",     "touch",   "tr",
+                               "wc",   "awk",   "stat",   "expr",   "sort",  "basename", "dirname", "ln"}) {
       fs::create_symlink(busybox, bin / applet);
     }
     // The wrapper sees only BusyBox, as on ESXi; the lab's vmkfstools and vsish (stand-ins for
     // ESXi's own binaries) run with the system's tools.
     fs::path fakes = fs::path(HOIST_TEST_SOURCE_DIR) / "src/lab/sim/vcsim/fakes";
     for (const char* f : {"vmkfstools", "vsish"}) {
-      WriteFile(bin / f, "#!/bin/sh\nPATH=/usr/bin:/bin exec /bin/sh '" + (fakes / f).string() + "' \"$@\"\n", 0755);
+      WriteFile(bin / f, "#!/bin/sh\nPATH=/usr/bin:/bin exec /bin/sh '" + (fakes / f).string() + "' \"$@\"\n",
+                0755);
     }
     auto keygen = [&](const std::string& name) {
-      RunTool({"ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "hoist-it-" + name, "-f", (dir / name).string()});
+      RunTool({"ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "hoist-it-" + name, "-f",
+               (dir / name).string()});
       return (dir / name).string();
     };
     client_key = ReadFile(keygen("client_key"));
@@ -257,7 +286,8 @@ struct Lab {
     std::string line = RestrictedKeyLine(ReadFile(dir / "client_key.pub"));
     for (std::size_t p; (p = line.find("/vmfs/volumes/")) != std::string::npos;)
       line.replace(p, 14, root.string() + "/vmfs/VOLUMES/");
-    for (std::size_t p; (p = line.find("/vmfs/VOLUMES/")) != std::string::npos;) line.replace(p, 14, "/vmfs/volumes/");
+    for (std::size_t p; (p = line.find("/vmfs/VOLUMES/")) != std::string::npos;)
+      line.replace(p, 14, "/vmfs/volumes/");
     WriteFile(dir / "authorized_keys", line + "\n" + ReadFile(dir / "free_key.pub"));
 
     fs::create_directories("/run/sshd");
@@ -265,7 +295,8 @@ struct Lab {
       ssh_port = FreePort();
       std::ostringstream cfg;
       cfg << "Port " << ssh_port << "\nListenAddress 127.0.0.1\nHostKey " << (dir / "host_key").string()
-          << "\nAuthorizedKeysFile " << (dir / "authorized_keys").string() << "\nPidFile " << (dir / "sshd.pid").string()
+          << "\nAuthorizedKeysFile " << (dir / "authorized_keys").string() << "\nPidFile "
+          << (dir / "sshd.pid").string()
           << "\nUsePAM no\nStrictModes no\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n"
           << "PermitRootLogin prohibit-password\nLogLevel VERBOSE\n"
           << "SetEnv PATH=" << bin.string() << " HOIST_WRAPPER_ROOT_FOR_TEST=" << root.string()
@@ -318,7 +349,8 @@ struct Lab {
   std::vector<std::string> TaskDirs() {
     std::vector<std::string> out;
     for (const auto& e : fs::directory_iterator(root / "tmp"))
-      if (e.path().filename().string().rfind("vmkfstools-wrapper-", 0) == 0) out.push_back(e.path().filename());
+      if (e.path().filename().string().rfind("vmkfstools-wrapper-", 0) == 0)
+        out.push_back(e.path().filename());
     return out;
   }
   // Files vmkfstools left next to the source VMDK (RDM descriptors and mapping files).
@@ -356,7 +388,8 @@ class ExecutorTest : public ::testing::TestWithParam<std::string> {
     try {
       lab->Start();
     } catch (const std::exception& e) {
-      std::string log = lab->dir.empty() ? "" : ReadFile(lab->dir / "vcsim.log") + ReadFile(lab->dir / "sshd.log");
+      std::string log =
+          lab->dir.empty() ? "" : ReadFile(lab->dir / "vcsim.log") + ReadFile(lab->dir / "sshd.log");
       delete lab;
       lab = nullptr;
       FAIL() << e.what() << "\n" << log;
@@ -391,9 +424,10 @@ class ExecutorTest : public ::testing::TestWithParam<std::string> {
     if (flaky) {
       // An ssh whose first task-get session drops, as a flaky management network would do it.
       fs::path mark = lab->dir / ("flaky-" + std::to_string(++flaky_count_));
-      std::string script = "#!/bin/sh\ncase \"$*\" in *--task-get*) if [ ! -e '" + mark.string() + "' ]; then : > '" +
-                           mark.string() +
-                           "'; echo 'Connection closed by 127.0.0.1 port 22' >&2; exit 255; fi;; esac\nexec ssh \"$@\"\n";
+      std::string script =
+          "#!/bin/sh\ncase \"$*\" in *--task-get*) if [ ! -e '" + mark.string() + "' ]; then : > '" +
+          mark.string() +
+          "'; echo 'Connection closed by 127.0.0.1 port 22' >&2; exit 255; fi;; esac\nexec ssh \"$@\"\n";
       WriteFile(lab->dir / "flaky-ssh", script, 0755);
       o.ssh_program = (lab->dir / "flaky-ssh").string();
     }
@@ -469,6 +503,9 @@ TEST_P(ExecutorTest, ClonesTheDiskOntoTheLunAndLeavesNothingBehind) {
 
   executor_->Clean(t);
   ExpectNothingLeft();
+  executor_.reset();
+  EXPECT_EQ(ExecutorProcesses(), "") << "the SSH connection outlived its executor";
+  EXPECT_TRUE(fs::is_empty(lab->dir / "tmp")) << "the executor's key directory was not removed";
   storage_->DetachDevice(naa);
   EXPECT_FALSE(storage_->FindDevice(naa).has_value());
   lab->Unmap(naa);
@@ -479,8 +516,8 @@ TEST_P(ExecutorTest, ClonesTheDiskOntoTheLunAndLeavesNothingBehind) {
 TEST_P(ExecutorTest, ACloneThatFailsOnTheHostReportsVmkfstoolsReason) {
   std::string naa = lab->MapNewLun();
   storage_->WaitForDevice(naa, {});
-  CloneTask t = executor_->StartClone({"/vmfs/volumes/" + std::string(kDatastore) + "/vm1/no such disk.vmdk",
-                                       "/vmfs/devices/disks/" + naa});
+  CloneTask t = executor_->StartClone(
+      {"/vmfs/volumes/" + std::string(kDatastore) + "/vm1/no such disk.vmdk", "/vmfs/devices/disks/" + naa});
   CloneTaskStatus st = WaitDone(*executor_, t);
   EXPECT_TRUE(st.finished());
   EXPECT_FALSE(st.succeeded());
@@ -586,14 +623,16 @@ TEST_P(StorageTest, ALunIdAboveMaxLunIsRefusedWithTheFix) {
     storage_->WaitForDevice(naa, {});
     FAIL() << "a device above Disk.MaxLUN became visible";
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("did not become visible on esx1.lab"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("did not become visible on esx1.lab"), std::string::npos)
+        << e.what();
     EXPECT_NE(std::string(e.what()).find("Disk.MaxLUN (1024)"), std::string::npos) << e.what();
   }
   EXPECT_EQ(storage_->IntSetting("/Disk/MaxLUN"), 1024);
   lab->Unmap(naa);
 }
 
-INSTANTIATE_TEST_SUITE_P(Esxcli, StorageTest, ::testing::Values("vib"), [](const auto& info) { return info.param; });
+INSTANTIATE_TEST_SUITE_P(Esxcli, StorageTest, ::testing::Values("vib"),
+                         [](const auto& info) { return info.param; });
 
 // ---- SSH only: host keys, keys, the wrapper upload ----------------------------------------------
 
@@ -629,7 +668,8 @@ TEST_P(SshTest, HostKeysArePinned) {
   SshExecutorOptions o = lab->SshOptions();
   EXPECT_EQ(prepare(o), "ok") << "the host key from /etc/ssh/ssh_host_*_key.pub";
 
-  o.known_hosts = "[127.0.0.1]:22 " + RunTool({"sh", "-c", "cut -d' ' -f1,2 " + (lab->dir / "stranger_key.pub").string()});
+  o.known_hosts = "[127.0.0.1]:22 " +
+                  RunTool({"sh", "-c", "cut -d' ' -f1,2 " + (lab->dir / "stranger_key.pub").string()});
   std::string r = prepare(o);
   EXPECT_NE(r.find("does not match the pinned one"), std::string::npos) << r;
 
@@ -637,7 +677,9 @@ TEST_P(SshTest, HostKeysArePinned) {
   o.host_key_check = SshHostKeyCheck::kFingerprint;
   std::string fp = SshKeyFingerprint(lab->host_key_pub);
   // Same text as ssh-keygen -l prints.
-  EXPECT_NE(RunTool({"ssh-keygen", "-l", "-f", (lab->dir / "host_key.pub").string()}).find(fp), std::string::npos) << fp;
+  EXPECT_NE(RunTool({"ssh-keygen", "-l", "-f", (lab->dir / "host_key.pub").string()}).find(fp),
+            std::string::npos)
+      << fp;
   o.fingerprints = {fp};
   EXPECT_EQ(prepare(o), "ok");
   o.fingerprints = {SshKeyFingerprint(ReadFile(lab->dir / "stranger_key.pub"))};
@@ -653,8 +695,10 @@ TEST_P(SshTest, HostKeysArePinned) {
   o.host_key_check = SshHostKeyCheck::kAcceptNew;
   o.known_hosts_file = (lab->dir / "tofu_known_hosts").string();
   EXPECT_EQ(prepare(o), "ok");
-  EXPECT_NE(ReadFile(o.known_hosts_file).find(RunTool({"sh", "-c", "cut -d' ' -f2 " + (lab->dir / "host_key.pub").string()}).substr(0, 40)),
-            std::string::npos)
+  EXPECT_NE(
+      ReadFile(o.known_hosts_file)
+          .find(RunTool({"sh", "-c", "cut -d' ' -f2 " + (lab->dir / "host_key.pub").string()}).substr(0, 40)),
+      std::string::npos)
       << "the first key seen is kept";
 
   o.host_key_check = SshHostKeyCheck::kInsecure;

@@ -5,6 +5,8 @@
 # host checks the archive and its checksums, the signature flag and the acceptance level, and unpacks
 # the payload), and the esxcli vmkfstools namespace then answers from the installed wrapper. The
 # uploaded file is deleted afterwards; a second install with a new version replaces the first.
+# `hoist esxi check` reports the host before and after (namespace, data mover settings, Disk.MaxLUN,
+# the datastore's device).
 set -euo pipefail
 
 HOIST=${HOIST_BIN_DIR:+$HOIST_BIN_DIR/hoist}
@@ -54,6 +56,17 @@ ROOT=$(sed -n 's/.*"root":"\([^"]*\)".*/\1/p' "$T/inventory.json")
 export GOVMOMI_USERNAME=administrator@vsphere.local GOVMOMI_PASSWORD=lab-password
 install() { "$HOIST" esxi vib install --vcenter "$URL" --host esx1.lab --datastore ds1 "$@" >"$T/out" 2>"$T/err"; }
 
+check() { "$HOIST" esxi check --vcenter "$URL" --host esx1.lab --datastore ds1 >"$T/check" 2>"$T/check.err"; }
+rc=0
+check || rc=$?
+expect_eq "check before: one failure" "$rc" 1
+expect_contains "no namespace yet" "$(cat "$T/check")" "FAIL esxcli vmkfstools: the esxcli namespace vmkfstools is missing on esx1.lab"
+expect_contains "XCOPY on" "$(cat "$T/check")" "ok   /DataMover/HardwareAcceleratedMove: 1"
+expect_contains "transfer size" "$(cat "$T/check")" "WARN /DataMover/MaxHWTransferSize: 4096"
+expect_contains "MaxLUN" "$(cat "$T/check")" "WARN /Disk/MaxLUN: 1024"
+expect_contains "datastore device" "$(cat "$T/check")" "ok   device naa.600a098038314d2d4c244a6f6b6b6f31: VAAI plugin VMW_VAAIP_T10, Clone Status supported"
+expect_contains "paths" "$(cat "$T/check")" "ok   paths to naa.600a098038314d2d4c244a6f6b6b6f31: 1 active (vmhba65)"
+
 # The host's acceptance level (PartnerSupported) refuses a community VIB unless forced.
 rc=0
 install --version 1.0.0 || rc=$?
@@ -71,6 +84,11 @@ expect_contains "namespace answers" "$(cat "$T/out")" "esxcli vmkfstools version
 expect_eq "upload deleted" "$(ls "$T/ds1")" ""
 expect_contains "payload unpacked" "$(cat "$ROOT/opt/hoist/vmkfstools-wrapper" 2>/dev/null)" 'SCRIPT_VERSION="1.0.0"'
 expect_eq "plugin XML installed" "$([ -f "$ROOT/usr/lib/vmware/esxcli/ext/esxcli-vmkfstools.xml" ] && echo yes)" yes
+
+rc=0
+check || rc=$?
+expect_eq "check after install passes" "$rc" 0
+expect_contains "namespace answers" "$(cat "$T/check")" "ok   esxcli vmkfstools: vmkfstools-wrapper 1.0.0 (hoist)"
 
 # A new version replaces the old one, and the namespace runs the new wrapper.
 rc=0

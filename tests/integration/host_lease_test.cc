@@ -29,10 +29,10 @@ const std::string kPrefix = esxi::HostLeaseName(kHost, 0).substr(0, esxi::HostLe
 class Holder {
  public:
   Holder(const LabApiServer& server, const std::string& identity) : identity_(identity) {
-    process_.Start({BinDir() + "/it_tool_host_lease", "--kubeconfig", server.kubeconfig(), "--identity", identity,
-                    "--namespace", kNs, "--prefix", kPrefix, "--slots", "2", "--lease-duration-ms",
-                    std::to_string(kLeaseDurationMs), "--renew-interval-ms", "300", "--renew-deadline-ms", "2000",
-                    "--retry-ms", "100"});
+    process_.Start({BinDir() + "/it_tool_host_lease", "--kubeconfig", server.kubeconfig(), "--identity",
+                    identity, "--namespace", kNs, "--prefix", kPrefix, "--slots", "2", "--lease-duration-ms",
+                    std::to_string(kLeaseDurationMs), "--renew-interval-ms", "300", "--renew-deadline-ms",
+                    "2000", "--retry-ms", "100"});
     reader_ = std::thread([this] {
       std::string line;
       while (process_.ReadLine(&line)) {
@@ -44,7 +44,8 @@ class Holder {
   ~Holder() { Stop(SIGKILL); }
   bool Printed(const std::string& prefix) {
     std::lock_guard<std::mutex> l(mu_);
-    return std::any_of(lines_.begin(), lines_.end(), [&](const std::string& s) { return s.rfind(prefix, 0) == 0; });
+    return std::any_of(lines_.begin(), lines_.end(),
+                       [&](const std::string& s) { return s.rfind(prefix, 0) == 0; });
   }
   bool Acquired() { return Printed("acquired"); }
   int Stop(int sig = SIGTERM) {
@@ -76,7 +77,8 @@ bool WaitFor(const std::function<bool()>& cond, std::chrono::milliseconds timeou
 
 std::string HolderOf(Client& client, int slot) {
   try {
-    return client.Get(resources::kLease, kNs, esxi::HostLeaseName(kHost, slot))["spec"].value("holderIdentity", "");
+    return client.Get(resources::kLease, kNs, esxi::HostLeaseName(kHost, slot))["spec"].value(
+        "holderIdentity", "");
   } catch (const ApiError& e) {
     if (IsNotFound(e)) return "";
     throw;
@@ -104,8 +106,9 @@ TEST(HostLeaseLabTest, TwoProcessesRaceForOneFreeSlot) {
   EXPECT_EQ(slot0->name(), "esxi-lock-hostsystem-host-21-slot-0");
 
   Holder a(server, "populate-a"), b(server, "populate-b");
-  ASSERT_TRUE(WaitFor([&] { return (a.Acquired() || b.Acquired()) && (a.Printed("waiting") || b.Printed("waiting")); },
-                      std::chrono::seconds(20)));
+  ASSERT_TRUE(WaitFor(
+      [&] { return (a.Acquired() || b.Acquired()) && (a.Printed("waiting") || b.Printed("waiting")); },
+      std::chrono::seconds(20)));
   std::this_thread::sleep_for(std::chrono::milliseconds(kLeaseDurationMs + 500));
   ASSERT_NE(a.Acquired(), b.Acquired()) << "exactly one of the two holds the free slot";
   Holder& winner = a.Acquired() ? a : b;
@@ -138,6 +141,26 @@ TEST(HostLeaseLabTest, TwoProcessesRaceForOneFreeSlot) {
   EXPECT_EQ(HolderOf(client, 1), "");
   slot0.reset();
   EXPECT_EQ(HolderOf(client, 0), "") << "released slots leave no Lease behind";
+}
+
+TEST(HostLeaseLabTest, AHolderThatLosesItsLeaseStopsItsWork) {
+  LabApiServer server;
+  server.Start();
+  Client client(server.Config());
+  client.Create(resources::kNamespace, "", NewObject(resources::kNamespace, "", kNs));
+  Holder a(server, "populate-a");
+  ASSERT_TRUE(WaitFor([&] { return a.Acquired(); }, std::chrono::seconds(20)));
+  // Another party takes the slot over (as a populator would that judged it expired during a long
+  // pause of this one): the holder must stop the work the lease guards, not carry on unprotected.
+  RetryOnConflict([&] {
+    Json lease = client.Get(resources::kLease, kNs, esxi::HostLeaseName(kHost, 0));
+    lease["spec"]["holderIdentity"] = "populate-thief";
+    client.Update(resources::kLease, lease);
+  });
+  ASSERT_TRUE(WaitFor([&] { return a.Printed("lost"); }, std::chrono::seconds(5)));
+  EXPECT_TRUE(a.Printed("lost lease openshift-mtv/esxi-lock-hostsystem-host-21-slot-0")) << "names the lease";
+  EXPECT_EQ(a.Stop(SIGTERM), 1) << "the work failed because its lease was lost";
+  EXPECT_EQ(HolderOf(client, 0), "populate-thief") << "a lost lease is not deleted";
 }
 
 }  // namespace

@@ -315,6 +315,8 @@ spec:
     additionalPrinterColumns:
     - {name: Size, type: integer, jsonPath: .spec.size}
     - {name: Ready, type: boolean, jsonPath: .status.ready}
+    - {name: State, type: string, jsonPath: '.status.conditions[?(@.status=="True")].type'}
+    - {name: Age, type: date, jsonPath: .metadata.creationTimestamp}
 EOF
 expect_eq "CRD create" "customresourcedefinition.apiextensions.k8s.io/widgets.example.com created" \
   "$(kk apply --validate=false -f "$WORK/crd.yaml")"
@@ -330,11 +332,14 @@ spec: {size: 3}
 EOF
 expect_eq "CR create" "widget.example.com/w1 created" "$(kk create --validate=false -f "$WORK/widget.yaml")"
 out="$(kk get wg -n demo)"
-expect_match "CR printer columns" '^NAME +SIZE +READY +AGE$' "$out"
+expect_match "CR printer columns" '^NAME +SIZE +READY +STATE +AGE$' "$out"
 expect_match "CR row" '^w1 +3 +[0-9]+s$' "$out"
 expect_eq "status subresource patch" "widget.example.com/w1 patched" \
   "$(kk patch widget w1 -n demo --subresource=status --type merge -p '{"status":{"ready":true}}')"
 expect_eq "status set" "true 3" "$(kk get widget w1 -n demo -o jsonpath='{.status.ready} {.spec.size}')"
+kk patch widget w1 -n demo --subresource=status --type merge \
+  -p '{"status":{"conditions":[{"type":"Pending","status":"False"},{"type":"Running","status":"True"}]}}' >/dev/null
+expect_match "CR column with a JSONPath filter" '^w1 +3 +true +Running +[0-9]+s$' "$(kk get wg -n demo --no-headers)"
 kk patch widget w1 -n demo --type merge -p '{"spec":{"size":4},"status":{"ready":false}}' >/dev/null
 expect_eq "main patch ignores status" "true 4 2" \
   "$(kk get widget w1 -n demo -o jsonpath='{.status.ready} {.spec.size} {.metadata.generation}')"

@@ -121,6 +121,8 @@ TEST(OpenstackPopulator, CopiesASparseImageVerifiedWithProgressOnTheMetricsEndpo
       },
       std::chrono::seconds(60), std::chrono::milliseconds(100)))
       << "progress seen: " << last << "\n" << p.Log();
+  // As the controller does, keep scraping while the pod runs: the populator waits for that last scrape.
+  while (p.Running()) testing::ScrapeProgress(url, "openstack_populator_progress", "11111111-2222-3333-4444-555555555555");
   ASSERT_EQ(p.Wait(), 0) << p.Log();
   EXPECT_TRUE(ReadFile(volume) == img.bytes) << "the volume holds the image's bytes";
   EXPECT_LE(Allocated(volume), 6 * kMiB) << "zero blocks were not written";

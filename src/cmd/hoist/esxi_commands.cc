@@ -16,18 +16,19 @@
 #include <vector>
 
 #include "cmd/common/commands.h"
-#include "cmd/hoist/esxi_host.h"
 #include "core/error.h"
 #include "core/subprocess.h"
+#include "esxi/host_storage.h"
+#include "esxi/ssh_executor.h"
 #include "esxi/task_status.h"
 #include "esxi/vib.h"
-#include "esxi/ssh_executor.h"
 #include "esxi/vib_executor.h"
 #include "esxi/wrapper_command.h"
 #include "populators/xcopy/esxi_vsphere.h"
 #include "vsphere/client.h"
 #include "vsphere/datastore_file.h"
 #include "vsphere/esxcli.h"
+#include "vsphere/inventory.h"
 #include "vsphere/property.h"
 
 namespace hoist::cli {
@@ -131,7 +132,8 @@ std::pair<std::string, std::string> BuildWrapperVib(const Flags& f) {
   } else {
     std::tm tm{};
     const char* end = strptime(date.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
-    if (!end || *end != '\0') throw PreconditionError("--release-date must look like 2026-01-31T12:00:00 (UTC)");
+    if (!end || *end != '\0')
+      throw PreconditionError("--release-date must look like 2026-01-31T12:00:00 (UTC)");
     when = timegm(&tm);
   }
   esxi::VibSpec spec = esxi::WrapperVibSpec(version, script, plugin, date);
@@ -169,11 +171,49 @@ int VibBuild(const std::vector<std::string>& args) {
   });
 }
 
+// The ESXi host named `name` (its name in vCenter, or a moref value such as host-12).
+std::pair<vsphere::ManagedObjectReference, std::string> FindHost(vsphere::Client& client,
+                                                                 const std::string& name) {
+  vsphere::ObjectSpec root{client.service_content().root_folder, false, vsphere::InventoryTraversal()};
+  std::string known;
+  for (const auto& oc : vsphere::RetrieveProperties(client, {{"HostSystem", {"name"}, false}}, {root})) {
+    std::string n = oc.GetText("name");
+    if (n == name || oc.obj.value == name) return {oc.obj, n};
+    known += (known.empty() ? "" : ", ") + n;
+  }
+  throw PreconditionError("vCenter " + client.endpoint() + " has no ESXi host named " + name +
+                          (known.empty() ? std::string(" (it has none)") : " (it has: " + known + ")"));
+}
+
+// vCenter connection from --vcenter, --username/GOVMOMI_USERNAME, --password-file/GOVMOMI_PASSWORD
+// (never a password flag: it would show in `ps`), --ca-file, --insecure.
+vsphere::ClientOptions VcenterOptions(const Flags& f) {
+  vsphere::ClientOptions opts;
+  opts.url = f.get("vcenter");
+  const char* env_user = std::getenv("GOVMOMI_USERNAME");
+  opts.username = f.get("username", env_user ? env_user : "");
+  if (f.has("password-file")) {
+    opts.password = ReadFile(f.get("password-file"));
+    while (!opts.password.empty() && (opts.password.back() == '\n' || opts.password.back() == '\r'))
+      opts.password.pop_back();
+  } else if (const char* p = std::getenv("GOVMOMI_PASSWORD")) {
+    opts.password = p;
+  }
+  if (opts.username.empty() || opts.password.empty())
+    throw PreconditionError(
+        "vCenter credentials missing: --username/GOVMOMI_USERNAME and --password-file/GOVMOMI_PASSWORD");
+  opts.tls.ca_file = f.get("ca-file");
+  opts.tls.insecure_skip_verify = f.has("insecure");
+  opts.keepalive_interval = std::chrono::milliseconds(0);
+
+  return opts;
+}
+
 int VibInstall(const std::vector<std::string>& args) {
   return Run("esxi vib install", [&] {
     Flags f = ParseFlags(args,
-                         {"vcenter", "username", "password-file", "ca-file", "host", "datastore", "vib", "version",
-                          "release-date", "wrapper", "plugin"},
+                         {"vcenter", "username", "password-file", "ca-file", "host", "datastore", "vib",
+                          "version", "release-date", "wrapper", "plugin"},
                          {"force", "insecure", "keep", "help"});
     if (f.has("help") || !f.has("vcenter") || !f.has("host") || !f.has("datastore")) {
       std::printf(
@@ -189,23 +229,7 @@ int VibInstall(const std::vector<std::string>& args) {
           "the VIB is built from the wrapper compiled into hoist (same flags as `vib build`).\n");
       return f.has("help") ? 0 : 2;
     }
-    vsphere::ClientOptions opts;
-    opts.url = f.get("vcenter");
-    const char* env_user = std::getenv("GOVMOMI_USERNAME");
-    opts.username = f.get("username", env_user ? env_user : "");
-    if (f.has("password-file")) {
-      opts.password = ReadFile(f.get("password-file"));
-      while (!opts.password.empty() && (opts.password.back() == '\n' || opts.password.back() == '\r'))
-        opts.password.pop_back();
-    } else if (const char* p = std::getenv("GOVMOMI_PASSWORD")) {
-      opts.password = p;
-    }
-    if (opts.username.empty() || opts.password.empty())
-      throw PreconditionError("vCenter credentials missing: --username/GOVMOMI_USERNAME and --password-file/GOVMOMI_PASSWORD");
-    opts.tls.ca_file = f.get("ca-file");
-    opts.tls.insecure_skip_verify = f.has("insecure");
-    opts.keepalive_interval = std::chrono::milliseconds(0);
-
+    vsphere::ClientOptions opts = VcenterOptions(f);
     std::string vib, version;
     if (f.has("vib")) {
       vib = ReadFile(f.get("vib"));
@@ -219,7 +243,8 @@ int VibInstall(const std::vector<std::string>& args) {
     vsphere::ManagedObjectReference dc = files.DatacenterOf(host);
     std::string dc_path = files.DatacenterPath(dc);
     std::string datastore = f.get("datastore");
-    std::string file = "hoist-" + std::string(esxi::kVibName) + (version.empty() ? "" : "-" + version) + ".vib";
+    std::string file =
+        "hoist-" + std::string(esxi::kVibName) + (version.empty() ? "" : "-" + version) + ".vib";
     std::string host_path = "/vmfs/volumes/" + datastore + "/" + file;
     std::printf("uploading %s (%zu bytes) to [%s] %s\n", std::string(esxi::kVibName).c_str(), vib.size(),
                 datastore.c_str(), file.c_str());
@@ -247,7 +272,8 @@ int VibInstall(const std::vector<std::string>& args) {
     } catch (const esxi::EsxcliError& e) {
       std::string hint;
       if (e.host_message().find("AcceptanceLevel") != std::string::npos)
-        hint = " — run `esxcli software acceptance set --level CommunitySupported` on the host, or pass --force";
+        hint =
+            " — run `esxcli software acceptance set --level CommunitySupported` on the host, or pass --force";
       std::fprintf(stderr, "hoist esxi vib install: %s refused the VIB: %s%s\n", host_name.c_str(),
                    e.host_message().c_str(), hint.c_str());
       rc = 2;
@@ -269,11 +295,12 @@ int VibInstall(const std::vector<std::string>& args) {
       std::printf("%s: esxcli vmkfstools version %s (%s)\n", host_name.c_str(), v.version.c_str(),
                   v.implementation.empty() ? "forklift" : v.implementation.c_str());
     } catch (const Error& e) {
-      std::fprintf(stderr,
-                   "hoist esxi vib install: installed, but esxcli does not show the vmkfstools namespace yet: %s\n"
-                   "restart the management agent on the host (/etc/init.d/hostd restart, or DCUI > Troubleshooting "
-                   "Options > Restart Management Agents), then check with `esxcli vmkfstools version`\n",
-                   e.what());
+      std::fprintf(
+          stderr,
+          "hoist esxi vib install: installed, but esxcli does not show the vmkfstools namespace yet: %s\n"
+          "restart the management agent on the host (/etc/init.d/hostd restart, or DCUI > Troubleshooting "
+          "Options > Restart Management Agents), then check with `esxcli vmkfstools version`\n",
+          e.what());
       return 3;
     }
     return 0;
@@ -366,6 +393,116 @@ int SshKeyLine(const std::vector<std::string>& args) {
   });
 }
 
+// What copy offload needs from a host, as `vmkfstools-wrapper/xcopy-validate.sh` checks it in
+// Forklift, but through vCenter: the wrapper's namespace, the data mover settings, Disk.MaxLUN, and
+// the datastore's device (VAAI plugin, XCOPY support, active paths).
+int Check(const std::vector<std::string>& args) {
+  return Run("esxi check", [&] {
+    Flags f = ParseFlags(args, {"vcenter", "username", "password-file", "ca-file", "host", "datastore"},
+                         {"insecure", "help"});
+    if (f.has("help") || !f.has("vcenter") || !f.has("host")) {
+      std::printf(
+          "usage: hoist esxi check --vcenter URL --host NAME [--datastore DS]\n"
+          "                        [--username U] [--password-file F] [--ca-file PEM | --insecure]\n"
+          "Checks an ESXi host for copy offload through vCenter: the vmkfstools esxcli namespace (VIB\n"
+          "method), /DataMover/HardwareAcceleratedMove and HardwareAcceleratedInit, MaxHWTransferSize,\n"
+          "Disk.MaxLUN, and for DS the VMFS device under it: VAAI plugin, Clone (XCOPY) status, active\n"
+          "paths. Prints one line per check (ok, WARN, FAIL); exits with the number of FAILs.\n");
+      return f.has("help") ? 0 : 2;
+    }
+    vsphere::Client client(VcenterOptions(f));
+    client.Login();
+    auto [host, host_name] = FindHost(client, f.get("host"));
+    vsphere::Esxcli esxcli(client);
+    populators::xcopy::VsphereEsxcliRunner runner(esxcli, host, host_name);
+    esxi::HostStorage storage(runner);
+    int fails = 0;
+    auto report = [&](const char* level, const std::string& what, const std::string& detail) {
+      if (std::string_view(level) == "FAIL") ++fails;
+      std::printf("%-4s %s: %s\n", level, what.c_str(), detail.c_str());
+    };
+
+    auto executor = esxi::MakeVibExecutor(runner);
+    try {
+      esxi::WrapperVersion v = executor->Prepare({});
+      bool stoppable = v.has("cancel-on-clean");
+      report(stoppable ? "ok" : "WARN", "esxcli vmkfstools",
+             "vmkfstools-wrapper " + v.version + " (" +
+                 (v.implementation.empty() ? "forklift" : v.implementation) + ")" +
+                 (stoppable ? "" : "; it cannot stop a running clone — install hoist's VIB"));
+    } catch (const Error& e) {
+      report("FAIL", "esxcli vmkfstools", std::string(e.what()) + " (the SSH method does not need it)");
+    }
+
+    auto setting = [&](const char* path, std::int64_t want, const char* low_level, const std::string& why) {
+      std::optional<std::int64_t> v;
+      try {
+        v = storage.IntSetting(path);
+      } catch (const Error& e) {
+        report("WARN", path, e.what());
+        return;
+      }
+      if (!v) {
+        report("WARN", path, "the host has no such option");
+      } else if (*v < want) {
+        report(low_level, path, std::to_string(*v) + " — " + why);
+      } else {
+        report("ok", path, std::to_string(*v));
+      }
+    };
+    setting("/DataMover/HardwareAcceleratedMove", 1, "FAIL",
+            "XCOPY is off: every clone is copied through the host (esxcli system settings advanced set -o "
+            "/DataMover/HardwareAcceleratedMove -i 1)");
+    setting("/DataMover/HardwareAcceleratedInit", 1, "WARN", "block zeroing is not offloaded (set it to 1)");
+    setting("/DataMover/MaxHWTransferSize", 16384, "WARN",
+            "works, but 16384 (KiB) per XCOPY command is faster (esxcli system settings advanced set -o "
+            "/DataMover/MaxHWTransferSize -i 16384)");
+    setting("/Disk/MaxLUN", 2048, "WARN",
+            "LUNs mapped with an id at or above it stay invisible; arrays hand out ids up to 16383 with many "
+            "disks (esxcli system settings advanced set -o /Disk/MaxLUN -i 2048)");
+
+    if (f.has("datastore")) {
+      vsphere::Inventory inventory(client);
+      vsphere::HostInfo info = inventory.GetHost(host);
+      std::optional<vsphere::DatastoreInfo> ds = inventory.FindHostDatastore(info, f.get("datastore"));
+      if (!ds) {
+        report("FAIL", "datastore " + f.get("datastore"), "not mounted on " + host_name);
+      } else if (ds->info_type != "VmfsDatastoreInfo" || ds->extents.empty()) {
+        report("FAIL", "datastore " + ds->name,
+               ds->info_type +
+                   ": copy offload needs a VMFS datastore on a SAN LUN (NFS and vVol datastores "
+                   "have no device to clone from)");
+      } else {
+        const std::string& naa = ds->extents.front();
+        std::optional<esxi::VaaiStatus> vaai = storage.Vaai(naa);
+        if (!vaai) {
+          report("FAIL", "device " + naa, "no VAAI status (is the device attached?)");
+        } else if (vaai->clone != "supported") {
+          report("FAIL", "device " + naa,
+                 "Clone Status " + vaai->clone +
+                     (vaai->plugin.empty() ? ", no VAAI plugin" : ", plugin " + vaai->plugin) +
+                     " — XCOPY will not be used; check the array's VAAI support and claim rules");
+        } else {
+          report(
+              "ok", "device " + naa,
+              "VAAI plugin " + (vaai->plugin.empty() ? "(none)" : vaai->plugin) + ", Clone Status supported");
+        }
+        int active = 0;
+        std::string adapters;
+        for (const auto& p : storage.Paths(naa)) {
+          if (p.state != "active") continue;
+          ++active;
+          if (adapters.find(p.adapter) == std::string::npos)
+            adapters += (adapters.empty() ? "" : ", ") + p.adapter;
+        }
+        report(active > 0 ? "ok" : "FAIL", "paths to " + naa,
+               active > 0 ? std::to_string(active) + " active (" + adapters + ")" : "no active path");
+      }
+    }
+    return std::min(fails, 100);
+  });
+}
+
 int SshHostKey(const std::vector<std::string>& args) {
   return Run("esxi ssh-host-key", [&] {
     Flags f = ParseFlags(args, {"address", "port", "timeout"}, {"help"});
@@ -382,7 +519,8 @@ int SshHostKey(const std::vector<std::string>& args) {
     po.env = {"PATH=" + std::string(path ? path : "/usr/bin:/bin"), "LANG=C"};
     std::string timeout = f.get("timeout", "10");
     po.timeout = std::chrono::seconds(std::atoi(timeout.c_str()) + 5);
-    ProcessResult r = RunProcess({"ssh-keyscan", "-p", f.get("port", "22"), "-T", timeout, f.get("address")}, po);
+    ProcessResult r =
+        RunProcess({"ssh-keyscan", "-p", f.get("port", "22"), "-T", timeout, f.get("address")}, po);
     std::istringstream lines(r.out);
     std::string line;
     int keys = 0;
@@ -401,14 +539,18 @@ int SshHostKey(const std::vector<std::string>& args) {
 
 HOIST_REGISTER_COMMAND(Command{
     {"esxi", "vib", "build"}, "build the vmkfstools-wrapper VIB for ESXi hosts", VibBuild});
+HOIST_REGISTER_COMMAND(Command{{"esxi", "vib", "install"},
+                               "install the vmkfstools-wrapper VIB on an ESXi host through vCenter",
+                               VibInstall});
 HOIST_REGISTER_COMMAND(Command{
-    {"esxi", "vib", "install"}, "install the vmkfstools-wrapper VIB on an ESXi host through vCenter", VibInstall});
+    {"esxi", "check"}, "check an ESXi host's settings and a datastore's device for copy offload", Check});
 HOIST_REGISTER_COMMAND(Command{
     {"esxi", "decode"}, "show a vmkfstools-wrapper answer (XML on stdin) as JSON", Decode});
 HOIST_REGISTER_COMMAND(Command{
     {"esxi", "ssh-request"}, "print a request for the wrapper's restricted SSH key", SshRequest});
-HOIST_REGISTER_COMMAND(Command{
-    {"esxi", "ssh-host-key"}, "print an ESXi host's SSH host keys with their fingerprints, for pinning", SshHostKey});
+HOIST_REGISTER_COMMAND(Command{{"esxi", "ssh-host-key"},
+                               "print an ESXi host's SSH host keys with their fingerprints, for pinning",
+                               SshHostKey});
 HOIST_REGISTER_COMMAND(Command{
     {"esxi", "ssh-key-line"}, "print the restricted authorized_keys line for ESXi", SshKeyLine});
 

@@ -19,6 +19,7 @@
 #include "cmd/common/commands.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "lab/arrays/lab_arrays.h"
 #include "lab/cluster.h"
 
 namespace hoist::cli {
@@ -32,18 +33,25 @@ struct UpFlags {
   bool detach = false;
   int nodes = 3;
   std::vector<std::string> images;
+  std::vector<lab::arrays::ArraySpec> arrays;
   std::string log_level = "info";
 };
 
 const char kUpUsage[] =
-    "usage: hoist lab up [--dir DIR] [--port N] [--detach] [--image NAME=PATH]... [--nodes N] [--log-level "
-    "L]\n"
+    "usage: hoist lab up [--dir DIR] [--port N] [--detach] [--image NAME=PATH]... [--nodes N]\n"
+    "                    [--array NAME=VENDOR[,key=value...]]... [--log-level L]\n"
     "\n"
     "Runs a local Kubernetes-compatible cluster in this process: an API server (kubectl works against it),\n"
     "virtual nodes, a PV binder, a file-backed CSI-like provisioner, a scheduler and a kubelet that runs "
     "pods\n"
     "as local processes (image names map to local programs: DIR/images.yaml or --image). State lives in DIR\n"
-    "(default ./hoist-lab) and survives restarts. Stop with Ctrl-C, SIGTERM or `hoist lab down --dir DIR`.\n";
+    "(default ./hoist-lab) and survives restarts. Stop with Ctrl-C, SIGTERM or `hoist lab down --dir DIR`.\n"
+    "\n"
+    "--array NAME=VENDOR runs a simulated storage array (VENDOR: ontap, primera3par, vantara, powerflex) on\n"
+    "its own HTTPS port, with StorageClass NAME provisioning Block volumes as LUNs on it (PVs shaped as the\n"
+    "vendor's CSI driver makes them). Endpoints, credentials and CAs are in DIR/arrays.json; the SAN\n"
+    "directory for the lab vCenter is DIR/san. Options: port=N, svm=NAME (ontap), sdc=GUID (powerflex,\n"
+    "repeatable: SDCs known to the system, e.g. the ESXi hosts').\n";
 
 bool ParseValue(const std::vector<std::string>& args, size_t& i, const std::string& name, std::string& out) {
   const std::string& a = args[i];
@@ -74,7 +82,7 @@ bool ProcessAlive(pid_t pid) {
   return !(close != std::string::npos && close + 2 < stat.size() && stat[close + 2] == 'Z');
 }
 
-void PrintInfo(const lab::Cluster& c, FILE* out) {
+void PrintInfo(const lab::Cluster& c, const lab::arrays::LabArrays* arrays, FILE* out) {
   std::fprintf(out,
                "hoist lab is up (pid %d)\n"
                "  API server:  %s\n"
@@ -123,11 +131,22 @@ int RunLab(const UpFlags& flags, int ready_fd) {
     report(std::string("error: ") + e.what() + "\n");
     return 1;
   }
+  std::unique_ptr<lab::arrays::LabArrays> arrays;
+  if (!flags.arrays.empty()) {
+    try {
+      arrays = std::make_unique<lab::arrays::LabArrays>(cluster, flags.arrays);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "hoist lab up: starting the storage arrays: %s\n", e.what());
+      report(std::string("error: starting the storage arrays: ") + e.what() + "\n");
+      cluster.Stop();
+      return 1;
+    }
+  }
   {
     std::ofstream pid_file(cluster.dir() + "/lab.pid", std::ios::trunc);
     pid_file << ::getpid() << "\n";
   }
-  PrintInfo(cluster, stdout);
+  PrintInfo(cluster, arrays.get(), stdout);
   report("ready\n");
 
   sigset_t set;
@@ -137,6 +156,7 @@ int RunLab(const UpFlags& flags, int ready_fd) {
   int sig = 0;
   sigwait(&set, &sig);
   log::Info("lab", "stopping on signal", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
+  if (arrays) arrays->Stop();
   cluster.Stop();
   ::unlink((cluster.dir() + "/lab.pid").c_str());
   std::fprintf(stdout, "hoist lab stopped\n");
@@ -161,6 +181,8 @@ int LabUp(const std::vector<std::string>& args) {
         flags.nodes = std::stoi(v);
       } else if (ParseValue(args, i, "--image", v)) {
         flags.images.push_back(v);
+      } else if (ParseValue(args, i, "--array", v)) {
+        flags.arrays.push_back(lab::arrays::ParseArraySpec(v));
       } else if (ParseValue(args, i, "--log-level", v)) {
         flags.log_level = v;
       } else {

@@ -70,12 +70,19 @@ CopyResult CopyImage(net::HttpClient& client, const CopyPlan& plan, prom::Counte
              {"checkpoint", sink.CheckpointLocation()}});
 
   ProgressReporter progress(progress_counter, bytes_done, [&sink] { return sink.DoneBytes(); }, plan.size,
-                            plan.what);
+                            plan.what, std::chrono::seconds(1), std::chrono::seconds(15),
+                            [&sink] { sink.CheckpointIfDue(); });
 
   std::unique_ptr<StreamDigest> digest;
   try {
-    // Known zeros first: nothing to fetch, and for a block volume they are zeroed here.
-    for (const Range& r : Intersect(plan.zero_ranges, sink.PendingRanges())) {
+    // What to fetch: the data ranges (merged across small known-zero gaps: a few zeros cost less than
+    // another request) that are not done yet — never bytes an earlier attempt recorded.
+    const std::vector<Range> pending = sink.PendingRanges();
+    const std::vector<Range> data =
+        Coalesce(Subtract({{0, plan.size}}, plan.zero_ranges), plan.download.coalesce_gap);
+    const std::vector<Range> fetch = Intersect(data, pending);
+    // The rest of what is pending is known zeros: nothing to fetch; a block volume is zeroed here.
+    for (const Range& r : Subtract(pending, fetch)) {
       sink.ZeroRange(r.begin, r.length());
       result.zero_bytes += r.length();
     }
@@ -83,7 +90,7 @@ CopyResult CopyImage(net::HttpClient& client, const CopyPlan& plan, prom::Counte
       digest = std::make_unique<StreamDigest>(plan.verification.algorithm);
       digest->Start(sink);
     }
-    result.download = Download(client, plan.target, sink, sink.PendingRanges(), plan.download, stop);
+    result.download = Download(client, plan.target, sink, fetch, plan.download, stop);
     result.fetched_bytes = result.download.bytes_fetched;
     progress.Update();
   } catch (...) {

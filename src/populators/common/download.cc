@@ -324,7 +324,7 @@ std::vector<Range> SplitIntoChunks(const std::vector<Range>& ranges, uint64_t ch
 
 DownloadStats Download(net::HttpClient& client, const FetchTarget& target, sink::DiskSink& sink,
                        const std::vector<Range>& ranges, const DownloadOptions& options, std::stop_token stop) {
-  std::vector<Range> chunks = SplitIntoChunks(Coalesce(ranges, options.coalesce_gap), options.chunk_bytes);
+  std::vector<Range> chunks = SplitIntoChunks(ranges, options.chunk_bytes);
   Fetcher fetcher(client, target, sink, options);
   if (chunks.empty()) return fetcher.Stats(true);
 

@@ -43,7 +43,7 @@ struct DownloadOptions {
   std::chrono::milliseconds idle_timeout{60000};
   int attempts = 5;                                 // per chunk, counted since its last progress
   std::chrono::milliseconds retry_delay{500};       // doubled after each failed attempt
-  uint64_t coalesce_gap = 1ull << 20;               // zero gaps smaller than this are fetched through
+  uint64_t coalesce_gap = 1ull << 20;  // CopyImage: known-zero gaps smaller than this are fetched through
 };
 
 struct DownloadStats {

@@ -10,7 +10,8 @@ namespace hoist::populators {
 
 ProgressReporter::ProgressReporter(prom::Counter& percent, prom::Gauge* bytes_gauge,
                                    std::function<uint64_t()> done_bytes, uint64_t total_bytes, std::string what,
-                                   std::chrono::milliseconds period, std::chrono::milliseconds log_every)
+                                   std::chrono::milliseconds period, std::chrono::milliseconds log_every,
+                                   std::function<void()> on_tick)
     : percent_(percent),
       bytes_gauge_(bytes_gauge),
       done_bytes_(std::move(done_bytes)),
@@ -18,6 +19,7 @@ ProgressReporter::ProgressReporter(prom::Counter& percent, prom::Gauge* bytes_ga
       what_(std::move(what)),
       period_(period),
       log_every_(log_every),
+      on_tick_(std::move(on_tick)),
       start_(std::chrono::steady_clock::now()),
       last_log_(start_) {
   Update();
@@ -63,6 +65,13 @@ void ProgressReporter::Loop() {
     if (stopping_) break;
     lock.unlock();
     Update();
+    if (on_tick_) {
+      try {
+        on_tick_();
+      } catch (const std::exception& e) {
+        log::Warn("progress", "periodic work failed", {{"error", e.what()}});
+      }
+    }
     lock.lock();
   }
 }

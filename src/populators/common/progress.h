@@ -22,11 +22,13 @@ namespace hoist::populators {
 
 class ProgressReporter {
  public:
-  // `done_bytes` is polled every `period`; `bytes_gauge` (optional) gets the bytes done.
+  // `done_bytes` is polled every `period`; `bytes_gauge` (optional) gets the bytes done; `on_tick`
+  // (optional) runs on the same schedule.
   ProgressReporter(prom::Counter& percent, prom::Gauge* bytes_gauge, std::function<uint64_t()> done_bytes,
                    uint64_t total_bytes, std::string what,
                    std::chrono::milliseconds period = std::chrono::seconds(1),
-                   std::chrono::milliseconds log_every = std::chrono::seconds(15));
+                   std::chrono::milliseconds log_every = std::chrono::seconds(15),
+                   std::function<void()> on_tick = nullptr);
   ~ProgressReporter();  // stops the thread
   ProgressReporter(const ProgressReporter&) = delete;
   ProgressReporter& operator=(const ProgressReporter&) = delete;
@@ -44,6 +46,7 @@ class ProgressReporter {
   std::string what_;
   std::chrono::milliseconds period_;
   std::chrono::milliseconds log_every_;
+  std::function<void()> on_tick_;  // called every period (the sink's timed checkpoint)
   std::chrono::steady_clock::time_point start_;
   std::chrono::steady_clock::time_point last_log_;
   std::mutex update_mu_;  // Update() runs on the thread and from callers

@@ -48,7 +48,9 @@ class VsphereEsxcliRunner final : public esxi::EsxcliRunner {
     return out;
   }
 
-  std::string host() const override { return name_.empty() ? host_.ToString() : name_ + " (" + host_.ToString() + ")"; }
+  std::string host() const override {
+    return name_.empty() ? host_.ToString() : name_ + " (" + host_.ToString() + ")";
+  }
 
  private:
   vsphere::Esxcli& esxcli_;

@@ -5,7 +5,8 @@
 //   it_tool_host_lease --kubeconfig F --identity ID --prefix P [--namespace NS] [--slots N]
 //                      [--lease-duration-ms N] [--renew-interval-ms N] [--renew-deadline-ms N] [--retry-ms N]
 // Prints (flushed) "waiting <holders>" once while all slots are busy, "acquired <lease>",
-// "lost <lease>" when the lease is lost, "released" after a graceful stop, "error <message>".
+// "lost lease <namespace>/<lease> …" when the lease is lost, "released" after a graceful stop, "error
+// <message>".
 #include <signal.h>
 
 #include <cstdio>
@@ -28,15 +29,24 @@ int main(int argc, char** argv) {
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string flag = argv[i], value = argv[i + 1];
     auto ms = [&] { return std::chrono::milliseconds(std::atol(value.c_str())); };
-    if (flag == "--kubeconfig") kubeconfig = value;
-    else if (flag == "--identity") config.identity = value;
-    else if (flag == "--prefix") config.name_prefix = value;
-    else if (flag == "--namespace") config.lease_namespace = value;
-    else if (flag == "--slots") config.slots = std::atoi(value.c_str());
-    else if (flag == "--lease-duration-ms") config.lease_duration = ms();
-    else if (flag == "--renew-interval-ms") config.renew_interval = ms();
-    else if (flag == "--renew-deadline-ms") config.renew_deadline = ms();
-    else if (flag == "--retry-ms") config.retry_interval = ms();
+    if (flag == "--kubeconfig")
+      kubeconfig = value;
+    else if (flag == "--identity")
+      config.identity = value;
+    else if (flag == "--prefix")
+      config.name_prefix = value;
+    else if (flag == "--namespace")
+      config.lease_namespace = value;
+    else if (flag == "--slots")
+      config.slots = std::atoi(value.c_str());
+    else if (flag == "--lease-duration-ms")
+      config.lease_duration = ms();
+    else if (flag == "--renew-interval-ms")
+      config.renew_interval = ms();
+    else if (flag == "--renew-deadline-ms")
+      config.renew_deadline = ms();
+    else if (flag == "--retry-ms")
+      config.retry_interval = ms();
   }
   if (kubeconfig.empty() || config.identity.empty() || config.name_prefix.empty()) {
     std::fprintf(stderr, "usage: it_tool_host_lease --kubeconfig F --identity ID --prefix P [...]\n");
@@ -79,8 +89,8 @@ int main(int argc, char** argv) {
         say("released");
       } catch (const Error& e) {
         if (e.error_class() != ErrorClass::kCancelled) {
-          say(std::string(std::string_view(e.what()).find("lost lease") != std::string_view::npos ? "lost " : "error ") +
-              e.what());
+          std::string what = e.what();
+          say(what.rfind("lost lease", 0) == 0 ? what : "error " + what);
           rc = 1;
         }
       }

@@ -13,6 +13,8 @@
 //   TEST_POPULATOR_SCRAPE_EACH_STEP=1   after each step wait (≤ 5 s) until the controller scraped it
 //   TEST_POPULATOR_FAIL        "always": exit 1 after the first step; "first-N": fail the first N runs
 //                              of this owner (counted in TEST_POPULATOR_RUN_LOG)
+//   TEST_POPULATOR_HANG        "first-N": the first N runs of this owner stop after the first step and
+//                              wait until they are killed
 //   TEST_POPULATOR_RESULT      xcopy: "failure" reports a failed copy in the completion metrics (exit 0)
 //   TEST_POPULATOR_RUN_LOG     file to append "<owner-uid> <event>" lines to (start, done, fail)
 //   TEST_POPULATOR_NO_FINAL_WAIT=1      exit without waiting for the final scrape
@@ -151,6 +153,8 @@ int Populate(const std::string& kind, const std::vector<std::string>& args) {
   std::string fail = Env("TEST_POPULATOR_FAIL");
   bool fail_now = fail == "always";
   if (fail.rfind("first-", 0) == 0) fail_now = RunsSoFar(*owner) < std::atoi(fail.c_str() + 6);
+  std::string hang = Env("TEST_POPULATOR_HANG");
+  bool hang_now = hang.rfind("first-", 0) == 0 && RunsSoFar(*owner) < std::atoi(hang.c_str() + 6);
   AppendRunLog(*owner, "start");
   auto started = std::chrono::steady_clock::now();
 
@@ -183,6 +187,7 @@ int Populate(const std::string& kind, const std::vector<std::string>& args) {
       return 1;
     }
     progress->RaiseTo(100.0 * step / steps);
+    while (hang_now) std::this_thread::sleep_for(std::chrono::seconds(1));
     if (scrape_each && step < steps) endpoint.WaitForScrape(std::chrono::seconds(5));
     if (step < steps && step_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(step_ms));
   }

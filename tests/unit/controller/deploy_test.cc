@@ -105,14 +105,47 @@ TEST(DeployRbac, ClusterRoleIsLeastPrivilege) {
   for (const KindInfo& k : AllKinds()) {
     EXPECT_EQ(verbs_of("forklift.konveyor.io", std::string(k.plural)),
               (Verbs{"get", "list", "watch", "patch"}));
-    EXPECT_EQ(verbs_of("forklift.konveyor.io", std::string(k.plural) + "/status"),
-              (Verbs{"get", "patch", "update"}));
+    EXPECT_EQ(verbs_of("forklift.konveyor.io", std::string(k.plural) + "/status"), (Verbs{"patch"}));
   }
+  EXPECT_EQ(verbs_of("", "events"), (Verbs{"create", "patch"}));
+  EXPECT_TRUE(verbs_of("events.k8s.io", "events").empty()) << "the controller writes core/v1 Events";
   for (const auto& [key, verbs] : grants) {
     EXPECT_NE(key.second, "secrets") << "the controller never reads secrets";
     EXPECT_NE(key.first, "*");
     EXPECT_EQ(verbs.count("*"), 0u) << key.second;
   }
+}
+
+}  // namespace
+}  // namespace hoist::controller
+
+namespace hoist::controller {
+namespace {
+
+TEST(DeployController, DeploymentUsesForkliftsSettingsAndTheHealthEndpoints) {
+  std::vector<YAML::Node> docs = YAML::LoadAllFromFile(DeployDir() + "/controller.yaml");
+  YAML::Node deployment;
+  for (const auto& d : docs) {
+    if (d["kind"].as<std::string>() == "Deployment") deployment = d;
+  }
+  ASSERT_TRUE(deployment.IsMap());
+  const YAML::Node pod = deployment["spec"]["template"]["spec"];
+  EXPECT_EQ(pod["serviceAccountName"].as<std::string>(), "hoist-controller");
+  const YAML::Node c = pod["containers"][0];
+  std::set<std::string> env;
+  for (const auto& e : c["env"]) env.insert(e["name"].as<std::string>());
+  for (const KindInfo& k : AllKinds()) EXPECT_EQ(env.count(std::string(k.image_env)), 1u) << k.image_env;
+  for (const char* name : {"MAX_POPULATOR_INFLIGHT", "POPULATOR_CONTAINER_LIMITS_CPU", "POPULATOR_CONTAINER_LIMITS_MEMORY",
+                           "POPULATOR_CONTAINER_REQUESTS_CPU", "POPULATOR_CONTAINER_REQUESTS_MEMORY", "POD_NAMESPACE"}) {
+    EXPECT_EQ(env.count(name), 1u) << name;
+  }
+  EXPECT_EQ(c["livenessProbe"]["httpGet"]["path"].as<std::string>(), "/healthz");
+  EXPECT_EQ(c["readinessProbe"]["httpGet"]["path"].as<std::string>(), "/readyz");
+  EXPECT_EQ(c["ports"][0]["containerPort"].as<int>(), 8080);
+  bool address = false;
+  for (const auto& a : c["args"]) address = address || a.as<std::string>() == "--metrics-address=:8080";
+  EXPECT_TRUE(address);
+  EXPECT_TRUE(c["securityContext"]["readOnlyRootFilesystem"].as<bool>());
 }
 
 }  // namespace

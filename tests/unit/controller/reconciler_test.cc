@@ -278,6 +278,7 @@ TEST_F(ReconcilerTest, FilesystemImmediateFromStartToFinish) {
   EXPECT_EQ(kube_.WriteCount(), writes);
 
   BinderCompletesRebind();
+  json stale_cr = CrNow();
   Sync();
   EXPECT_FALSE(Prime());
   EXPECT_TRUE(Pod());  // kept, as Forklift does, for its logs (owned by the PVC)
@@ -286,6 +287,12 @@ TEST_F(ReconcilerTest, FilesystemImmediateFromStartToFinish) {
   EXPECT_THAT(Reasons(), ElementsAre("PopulatorCreated", "PopulatorFinished"));
   EXPECT_EQ(metrics_->InFlight(), 0u);
   EXPECT_THAT(metrics_->Expose(), HasSubstr("volume_populator_operation_seconds_count{result=\"success\"} 1"));
+
+  // A CR cache that has not seen our last status write yet does not bring a second PopulatorFinished.
+  Refresh();
+  ovirt_.Upsert(stale_cr);
+  reconciler_->Sync("mig/disk-0");
+  EXPECT_EQ(EventCount("PopulatorFinished"), 1);
 
   // A finished PVC stays finished: no writes, no duplicate PopulatorFinished.
   writes = kube_.WriteCount();
@@ -419,6 +426,7 @@ TEST_F(ReconcilerTest, FailedXcopyPodIsNotRetried) {
   Sync();
   EXPECT_EQ(EventCount("PopulatorFailed"), 1);
   EXPECT_EQ(kube_.Writes("delete").size(), 0u);
+  EXPECT_EQ(TrueCondition(CrNow(kXcopy)), "Failed/PopulatorFailed") << "stable once written";
 }
 
 TEST_F(ReconcilerTest, XcopyCompletionFieldsAndOffloadLabel) {
@@ -534,7 +542,10 @@ TEST_F(ReconcilerTest, CrCreatedAfterItsPvc) {
   StorageClass("lab-file", "lab.hoist.io/file");
   Pvc();
   Sync();
-  EXPECT_EQ(kube_.WriteCount(), 0u);
+  EXPECT_EQ(kube_.WriteCount(), 1u);
+  EXPECT_THAT(EventNote("PopulatorResourceNotFound"),
+              HasSubstr("OvirtVolumePopulator mig/disk-0-cr named by spec.dataSourceRef does not exist"));
+  EXPECT_FALSE(Pod());
   Cr(kOvirt);
   Sync();
   EXPECT_TRUE(Pod());
@@ -622,6 +633,7 @@ TEST_F(ReconcilerTest, StaticVolumeIsPopulatedInPlace) {
   Sync();
   EXPECT_FALSE(Pod());
   EXPECT_EQ(EventCount("PopulatorFinished"), 1);
+  EXPECT_EQ(TrueCondition(CrNow()), "Succeeded/PopulatedInPlace");
 }
 
 TEST_F(ReconcilerTest, StaleCacheNeverStartsASecondPopulationOfAPopulatedVolume) {

@@ -57,6 +57,12 @@ struct PretendHost {
       status = "off";
       return True();
     }
+    if (cmd == "storage core device list") {
+      EsxcliOutput out = Row({{"Device", "mpx.vmhba0:C0:T0:L0"}, {"Status", "on"}, {"Vendor", "VMware"}});
+      if (known)
+        out.rows.push_back(Row({{"Device", kNaa}, {"Status", status}, {"Vendor", "NETAPP"}}).rows[0]);
+      return out;
+    }
     if (cmd == "system settings advanced list -o /Disk/MaxLUN")
       return Row({{"Path", "/Disk/MaxLUN"}, {"IntValue", std::to_string(max_lun)}});
     if (cmd == std::string("storage core path list -d ") + kNaa) return EsxcliOutput{};
@@ -164,8 +170,11 @@ TEST(HostStorageTest, DetachSetsOffWaitsAndForgets) {
   h.known = true;
   FakeEsxcli esxcli([&](const auto& argv) { return h.Handle(argv); });
   HostStorage storage(esxcli, Fast());
+  ASSERT_EQ(storage.Devices().size(), 2u);
+  EXPECT_EQ(storage.Devices()[1].name, kNaa);
   storage.DetachDevice(kNaa);
   EXPECT_FALSE(storage.FindDevice(kNaa).has_value());
+  EXPECT_EQ(storage.Devices().size(), 1u) << "only the local disk is left";
   std::vector<std::string> calls = esxcli.calls();
   auto pos = [&](const std::string& prefix) {
     for (std::size_t i = 0; i < calls.size(); ++i)
@@ -181,7 +190,8 @@ TEST(HostStorageTest, ARefusedDetachSaysTheDeviceMayBeInUse) {
   FakeEsxcli esxcli([&](const std::vector<std::string>& argv) -> EsxcliOutput {
     std::string cmd = Join(argv);
     if (cmd.rfind("storage core device list", 0) == 0) return Row({{"Device", kNaa}, {"Status", "on"}});
-    if (cmd.rfind("storage core device set", 0) == 0) throw CliFault("Unable to set device's status. Error was: Device busy");
+    if (cmd.rfind("storage core device set", 0) == 0)
+      throw CliFault("Unable to set device's status. Error was: Device busy");
     throw BugError("unexpected " + cmd);
   });
   HostStorage storage(esxcli, Fast());

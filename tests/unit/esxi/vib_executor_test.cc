@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "esxi/wrapper_command.h"
+#include "esxi/wrapper_executor.h"
 #include "unit/esxi/fake_esxcli.h"
 
 namespace hoist::esxi {
@@ -38,7 +39,8 @@ TEST(VibExecutorTest, PrepareReadsTheWrapperVersionAndClonesWithHexPaths) {
     if (cmd == "vmkfstools version") return Reply("0", kHoistVersion);
     if (argv.size() > 1 && argv[1] == "clone") {
       clone_argv = argv;
-      return Reply("0", R"({"taskId": "0a1b2c3d-0000-4000-8000-000000000001", "pid": 4242, "xcopyUsed": false})");
+      return Reply("0",
+                   R"({"taskId": "0a1b2c3d-0000-4000-8000-000000000001", "pid": 4242, "xcopyUsed": false})");
     }
     throw BugError("unexpected " + cmd);
   });
@@ -55,13 +57,15 @@ TEST(VibExecutorTest, PrepareReadsTheWrapperVersionAndClonesWithHexPaths) {
   EXPECT_EQ(t.pid, 4242);
   ASSERT_EQ(clone_argv.size(), 6u);
   EXPECT_EQ(clone_argv[2], "-s");
-  EXPECT_EQ(clone_argv[3], HexArg("/vmfs/volumes/ds 1/vm/it's.vmdk")) << "a quote cannot travel inside '$val{…}'";
+  EXPECT_EQ(clone_argv[3], HexArg("/vmfs/volumes/ds 1/vm/it's.vmdk"))
+      << "a quote cannot travel inside '$val{…}'";
   EXPECT_EQ(clone_argv[5], "/vmfs/devices/disks/naa.600a0980");
 }
 
 TEST(VibExecutorTest, AMissingNamespaceSaysToInstallTheVibAndRestartHostd) {
   FakeEsxcli esxcli([](const std::vector<std::string>&) -> EsxcliOutput {
-    throw EsxcliError(EsxcliError::Kind::kUnknownCommand, "NotFound", "The object or item referred to could not be found.");
+    throw EsxcliError(EsxcliError::Kind::kUnknownCommand, "NotFound",
+                      "The object or item referred to could not be found.");
   });
   auto ex = MakeVibExecutor(esxcli, FastRetry());
   try {
@@ -84,7 +88,9 @@ TEST(VibExecutorTest, ATransientTaskGetFailureIsRetried) {
     if (cmd == "vmkfstools version") return Reply("0", kHoistVersion);
     if (cmd.rfind("vmkfstools taskGet -i t1", 0) == 0) {
       if (++polls == 1) throw TransientError("vSphere ExecuteSoap: SystemError \"sporadic\"");
-      return Reply("0", R"({"taskId": "t1", "pid": 7, "exitCode": "", "lastLine": "Clone: 42% done.", "xcopyUsed": true, "stdErr": "", "running": true, "progress": 42, "cloneWriteOps": 9})");
+      return Reply(
+          "0",
+          R"({"taskId": "t1", "pid": 7, "exitCode": "", "lastLine": "Clone: 42% done.", "xcopyUsed": true, "stdErr": "", "running": true, "progress": 42, "cloneWriteOps": 9})");
     }
     throw BugError("unexpected " + cmd);
   });
@@ -108,7 +114,9 @@ TEST(VibExecutorTest, TaskGetGivesUpAfterItsAttemptsAndNeverRetriesAGoneTask) {
     }
     if (cmd == "vmkfstools taskGet -i gone") {
       ++polls;
-      return Reply("1", R"({"taskId": "gone", "code": "TaskNotFound", "stdErr": "Task directory /tmp/vmkfstools-wrapper-gone not found", "xcopyUsed": false})");
+      return Reply(
+          "1",
+          R"({"taskId": "gone", "code": "TaskNotFound", "stdErr": "Task directory /tmp/vmkfstools-wrapper-gone not found", "xcopyUsed": false})");
     }
     throw BugError("unexpected " + cmd);
   });
@@ -140,7 +148,8 @@ TEST(VibExecutorTest, StopCancelsWithHoistsWrapperAndRefusesWithForkliftsOne) {
       if (cmd == "vmkfstools version") return Reply("0", hoist_wrapper ? kHoistVersion : kForkliftVersion);
       if (cmd == "vmkfstools taskClean -i t1") return Reply("0", R"({"taskId": "t1", "cancelled": true})");
       if (cmd == "vmkfstools taskClean -i t2")
-        return Reply("1", R"({"taskId": "t2", "code": "TaskNotFound", "stdErr": "Task directory not found"})");
+        return Reply("1",
+                     R"({"taskId": "t2", "code": "TaskNotFound", "stdErr": "Task directory not found"})");
       throw BugError("unexpected " + cmd);
     });
     auto ex = MakeVibExecutor(esxcli, FastRetry());
@@ -166,8 +175,11 @@ TEST(VibExecutorTest, AFailedCloneStartIsNotRetriedAndSaysWhy) {
     std::string cmd = Join(argv);
     if (cmd == "vmkfstools version") return Reply("0", kHoistVersion);
     if (argv[1] == "clone") {
-      if (argv[3].find("transient") != std::string::npos) throw TransientError("vSphere ExecuteSoap: HTTP 502");
-      return Reply("1", R"({"code": "InvalidPath", "stdErr": "Path validation error: source must be a .vmdk under /vmfs/volumes/"})");
+      if (argv[3].find("transient") != std::string::npos)
+        throw TransientError("vSphere ExecuteSoap: HTTP 502");
+      return Reply(
+          "1",
+          R"({"code": "InvalidPath", "stdErr": "Path validation error: source must be a .vmdk under /vmfs/volumes/"})");
     }
     throw BugError("unexpected " + cmd);
   });
@@ -186,6 +198,14 @@ TEST(VibExecutorTest, AFailedCloneStartIsNotRetriedAndSaysWhy) {
     EXPECT_EQ(e.error_class(), ErrorClass::kPrecondition);
     EXPECT_NE(std::string(e.what()).find("Path validation error"), std::string::npos) << e.what();
   }
+}
+
+TEST(CloneExecutorTest, VersionsCompareByNumberNotText) {
+  EXPECT_LT(CompareVersions("0.3.3", "1.0.0"), 0);
+  EXPECT_LT(CompareVersions("1.2.3", "1.10.0"), 0);
+  EXPECT_EQ(CompareVersions("1.0", "1.0.0"), 0);
+  EXPECT_EQ(CompareVersions("1.0.0-rc1", "1.0.0"), 0);
+  EXPECT_GT(CompareVersions("2.0.0", "1.99.99"), 0);
 }
 
 TEST(CloneExecutorTest, ForkliftNames) {

@@ -36,7 +36,8 @@ LeaseSemaphoreConfig Config(const std::string& identity, int slots = 2) {
 
 std::string Holder(Client& client, int slot) {
   try {
-    return client.Get(resources::kLease, kNs, kPrefix + std::to_string(slot))["spec"].value("holderIdentity", "");
+    return client.Get(resources::kLease, kNs, kPrefix + std::to_string(slot))["spec"].value("holderIdentity",
+                                                                                            "");
   } catch (const ApiError& e) {
     if (IsNotFound(e)) return "<none>";
     throw;
@@ -59,7 +60,8 @@ TEST(LeaseSemaphoreTest, TakesFreeSlotsInOrderAndRefusesWhenAllAreHeld) {
   Json lease = client.Get(resources::kLease, kNs, std::string(kPrefix) + "0");
   EXPECT_EQ(lease["spec"]["holderIdentity"], "a");
   EXPECT_EQ(lease["spec"]["leaseDurationSeconds"], 10);
-  EXPECT_EQ(lease["spec"]["renewTime"].get<std::string>().size(), std::string("2026-01-01T00:00:00.000000Z").size());
+  EXPECT_EQ(lease["spec"]["renewTime"].get<std::string>().size(),
+            std::string("2026-01-01T00:00:00.000000Z").size());
 
   // Releasing deletes the Lease, so a waiter takes the slot at once instead of after it expires.
   ha->Release();
@@ -90,7 +92,8 @@ TEST(LeaseSemaphoreTest, TakesOverALeaseUnchangedForItsDurationOnTheWaitersClock
   // age can tell it is dead).
   Json dead = NewObject(resources::kLease, kNs, std::string(kPrefix) + "0");
   std::string now = FormatMicroTime(std::chrono::system_clock::now());
-  dead["spec"] = {{"holderIdentity", "dead-pod"}, {"leaseDurationSeconds", 10}, {"acquireTime", now}, {"renewTime", now}};
+  dead["spec"] = {
+      {"holderIdentity", "dead-pod"}, {"leaseDurationSeconds", 10}, {"acquireTime", now}, {"renewTime", now}};
   client.Create(resources::kLease, kNs, dead);
 
   FakeClock clock;
@@ -111,7 +114,10 @@ TEST(LeaseSemaphoreTest, TakesOverALeaseWhoseRenewTimeIsLongPast) {
   Client client(server.Config());
   Json dead = NewObject(resources::kLease, kNs, std::string(kPrefix) + "0");
   std::string old = FormatMicroTime(std::chrono::system_clock::now() - std::chrono::hours(2));
-  dead["spec"] = {{"holderIdentity", "forklift-pod"}, {"leaseDurationSeconds", 10}, {"acquireTime", old}, {"renewTime", old}};
+  dead["spec"] = {{"holderIdentity", "forklift-pod"},
+                  {"leaseDurationSeconds", 10},
+                  {"acquireTime", old},
+                  {"renewTime", old}};
   client.Create(resources::kLease, kNs, dead);
   LeaseSemaphore b(client, Config("b", 1));
   auto held = b.TryAcquire();
@@ -194,7 +200,8 @@ TEST(LeaseSemaphoreTest, ForbiddenFailsAtOnceNamingTheRbacToGrant) {
     FAIL() << "acquired without permission";
   } catch (const Error& e) {
     EXPECT_EQ(e.error_class(), ErrorClass::kPrecondition);
-    EXPECT_NE(std::string(e.what()).find("coordination.k8s.io leases in namespace openshift-mtv"), std::string::npos)
+    EXPECT_NE(std::string(e.what()).find("coordination.k8s.io leases in namespace openshift-mtv"),
+              std::string::npos)
         << e.what();
   }
 }

@@ -17,6 +17,7 @@
 
 #include "core/error.h"
 #include "core/log.h"
+#include "lab/sim/common/sim_common.h"
 #include "net/http_server.h"
 #include "net/tls.h"
 
@@ -46,10 +47,8 @@ struct LunMap {
   int lun_id = 0;
 };
 
-std::string Lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
+using common::Lower;
+using common::RandomHex;
 
 // ONTAP query values: `*` wildcards, `|` alternatives, case-insensitive for names.
 bool GlobMatch(std::string_view pattern, std::string_view text) {
@@ -110,13 +109,6 @@ bool IsReservedQuery(const std::string& name) {
          name == "start.index" || name == "order_by" || name == "allow_delete_while_mapped";
 }
 
-std::string RandomHex(std::mt19937_64& rng, size_t n) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string s;
-  for (size_t i = 0; i < n; ++i) s += kDigits[rng() % 16];
-  return s;
-}
-
 std::string Uuid(std::mt19937_64& rng) {
   return RandomHex(rng, 8) + "-" + RandomHex(rng, 4) + "-4" + RandomHex(rng, 3) + "-a" + RandomHex(rng, 3) +
          "-" + RandomHex(rng, 12);
@@ -153,23 +145,13 @@ Reply ErrorReply(int status, std::string code, std::string message, std::string 
   return r;
 }
 
-std::vector<std::string> Split(const std::string& path) {
-  std::vector<std::string> parts;
-  size_t start = 0;
-  while (start < path.size()) {
-    size_t slash = path.find('/', start);
-    if (slash == std::string::npos) slash = path.size();
-    if (slash > start) parts.push_back(path.substr(start, slash - start));
-    start = slash + 1;
-  }
-  return parts;
-}
+std::vector<std::string> Split(const std::string& path) { return common::SplitPath(path); }
 
 }  // namespace
 
 struct OntapSimulator::Impl {
   SimulatorOptions options;
-  net::CertAndKey cert;
+  common::TlsMaterial cert;
   std::unique_ptr<net::HttpServer> server;
 
   mutable std::mutex mu;
@@ -178,8 +160,7 @@ struct OntapSimulator::Impl {
   std::vector<SimLun> luns;
   std::vector<Igroup> igroups;
   std::vector<LunMap> maps;
-  std::vector<Fault> faults;
-  std::vector<std::pair<std::string, std::string>> requests;  // method, path
+  common::FaultBook faults;
 
   const Svm* FindSvm(const std::string& key) const {
     for (const auto& s : svms) {
@@ -304,32 +285,78 @@ struct OntapSimulator::Impl {
 
   // SAN contract: present the LUN to each initiator of the igroup (or stop presenting it).
   void WriteSanEntries(const SimLun& lun, const Igroup& g, int lun_id) const {
-    if (options.san_dir.empty()) return;
     for (const auto& init : g.initiators) WriteSanEntry(lun, init, lun_id);
   }
   void WriteSanEntry(const SimLun& lun, const std::string& initiator, int lun_id) const {
-    if (options.san_dir.empty()) return;
-    fs::path dir = fs::path(options.san_dir) / initiator;
-    fs::create_directories(dir);
     json entry = {{"backing", lun.backing}, {"array", options.array_name},
                   {"vendor", "NETAPP"},     {"model", "LUN C-Mode"},
                   {"lunId", lun_id},        {"sizeBytes", lun.size_bytes}};
-    fs::path tmp = dir / (lun.naa + ".tmp");
-    {
-      std::ofstream out(tmp);
-      out << entry.dump() << "\n";
-    }
-    fs::rename(tmp, dir / lun.naa);
+    common::WriteSanEntry(options.san_dir, initiator, lun.naa, entry);
   }
   void RemoveSanEntries(const SimLun& lun, const Igroup& g) const {
-    if (options.san_dir.empty()) return;
     for (const auto& init : g.initiators) RemoveSanEntry(lun, init);
   }
   void RemoveSanEntry(const SimLun& lun, const std::string& initiator) const {
-    fs::path dir = fs::path(options.san_dir) / initiator;
-    std::error_code ec;
-    fs::remove(dir / lun.naa, ec);
-    if (fs::is_directory(dir, ec) && fs::is_empty(dir, ec)) fs::remove(dir, ec);
+    common::RemoveSanEntry(options.san_dir, initiator, lun.naa);
+  }
+
+  // State file: everything but faults and the request log, rewritten after each change.
+  json State() const {
+    json j = {{"svms", json::array()},
+              {"luns", json::array()},
+              {"igroups", json::array()},
+              {"maps", json::array()}};
+    for (const auto& s : svms) j["svms"].push_back({{"uuid", s.uuid}, {"name", s.name}});
+    for (const auto& l : luns) {
+      j["luns"].push_back({{"uuid", l.uuid},
+                           {"name", l.name},
+                           {"svm", l.svm},
+                           {"serial", l.serial},
+                           {"naa", l.naa},
+                           {"backing", l.backing},
+                           {"size", l.size_bytes}});
+    }
+    for (const auto& g : igroups) {
+      j["igroups"].push_back({{"uuid", g.uuid},
+                              {"name", g.name},
+                              {"svm", g.svm},
+                              {"protocol", g.protocol},
+                              {"os_type", g.os_type},
+                              {"initiators", g.initiators}});
+    }
+    for (const auto& m : maps) {
+      j["maps"].push_back({{"lun", m.lun_uuid}, {"igroup", m.igroup_uuid}, {"id", m.lun_id}});
+    }
+    return j;
+  }
+  void Save() const {
+    if (!options.state_dir.empty()) common::SaveJsonFile(options.state_dir + "/state.json", State());
+  }
+  void Load(const json& j) {
+    svms.clear();
+    for (const auto& s : j.at("svms"))
+      svms.push_back({s.at("uuid").get<std::string>(), s.at("name").get<std::string>()});
+    for (const auto& l : j.at("luns")) {
+      SimLun lun;
+      lun.uuid = l.at("uuid").get<std::string>();
+      lun.name = l.at("name").get<std::string>();
+      lun.svm = l.at("svm").get<std::string>();
+      lun.serial = l.at("serial").get<std::string>();
+      lun.naa = l.at("naa").get<std::string>();
+      lun.backing = l.at("backing").get<std::string>();
+      lun.size_bytes = l.at("size").get<uint64_t>();
+      luns.push_back(lun);
+    }
+    for (const auto& g : j.at("igroups")) {
+      igroups.push_back({g.at("uuid").get<std::string>(), g.at("name").get<std::string>(),
+                         g.at("svm").get<std::string>(), g.at("protocol").get<std::string>(),
+                         g.at("os_type").get<std::string>(),
+                         g.at("initiators").get<std::vector<std::string>>()});
+    }
+    for (const auto& m : j.at("maps")) {
+      maps.push_back(
+          {m.at("lun").get<std::string>(), m.at("igroup").get<std::string>(), m.at("id").get<int>()});
+    }
   }
 
   static bool BodyJson(const net::ServerRequest& req, json& out) {
@@ -601,18 +628,7 @@ struct OntapSimulator::Impl {
   void Serve(const net::ServerRequest& req, net::ResponseWriter& w) {
     net::Headers h;
     h.Add("Content-Type", "application/hal+json");
-    std::optional<Fault> fault;
-    {
-      std::lock_guard lock(mu);
-      requests.emplace_back(req.method, req.path);
-      for (auto it = faults.begin(); it != faults.end(); ++it) {
-        if ((it->method.empty() || it->method == req.method) && req.path.rfind(it->path_prefix, 0) == 0) {
-          fault = *it;
-          if (--it->times <= 0) faults.erase(it);
-          break;
-        }
-      }
-    }
+    std::optional<Fault> fault = faults.Next(req.method, req.path);
     if (fault) {
       if (fault->delay.count() > 0) std::this_thread::sleep_for(fault->delay);
       if (fault->status != 0) {
@@ -633,6 +649,7 @@ struct OntapSimulator::Impl {
     try {
       std::lock_guard lock(mu);
       r = Handle(req);
+      if (req.method != "GET" && r.status < 300) Save();
     } catch (const std::exception& e) {
       r = ErrorReply(500, "13", std::string("internal error: ") + e.what());
     }
@@ -644,7 +661,15 @@ OntapSimulator::OntapSimulator(SimulatorOptions options) : impl_(std::make_uniqu
   impl_->options = std::move(options);
   if (impl_->options.lun_dir.empty()) throw BugError("the ONTAP simulator needs a LUN directory");
   fs::create_directories(impl_->options.lun_dir);
-  for (const auto& name : impl_->options.svms) impl_->svms.push_back({Uuid(impl_->rng), name});
+  json state;
+  if (!impl_->options.state_dir.empty())
+    state = common::LoadJsonFile(impl_->options.state_dir + "/state.json");
+  if (state.is_object()) {
+    impl_->Load(state);
+  } else {
+    for (const auto& name : impl_->options.svms) impl_->svms.push_back({Uuid(impl_->rng), name});
+    impl_->Save();
+  }
 }
 
 OntapSimulator::~OntapSimulator() { Stop(); }
@@ -653,7 +678,7 @@ void OntapSimulator::Start() {
   net::HttpServerOptions so;
   so.port = impl_->options.port;
   if (impl_->options.tls) {
-    impl_->cert = net::GenerateSelfSigned("hoist-lab-ontap", {"localhost"}, {"127.0.0.1"});
+    impl_->cert = common::LoadOrCreateCertificate(impl_->options.state_dir, "hoist-lab-ontap");
     so.tls_cert_pem = impl_->cert.cert_pem;
     so.tls_key_pem = impl_->cert.key_pem;
   }
@@ -667,17 +692,22 @@ void OntapSimulator::Stop() {
   if (impl_->server) impl_->server->Stop();
 }
 
-std::string OntapSimulator::host() const { return "127.0.0.1:" + std::to_string(impl_->server->port()); }
+uint16_t OntapSimulator::port() const { return impl_->server ? impl_->server->port() : 0; }
+std::string OntapSimulator::host() const { return "127.0.0.1:" + std::to_string(port()); }
 std::string OntapSimulator::url() const { return (impl_->options.tls ? "https://" : "http://") + host(); }
 const std::string& OntapSimulator::ca_pem() const { return impl_->cert.cert_pem; }
 
 SimLun OntapSimulator::CreateLun(const std::string& path, uint64_t size_bytes, const std::string& svm) {
   std::lock_guard lock(impl_->mu);
-  const Svm* s = impl_->FindSvm(svm.empty() ? impl_->options.svms.at(0) : svm);
+  const Svm* s = impl_->FindSvm(svm.empty() ? impl_->svms.at(0).name : svm);
   if (!s) throw BugError("ONTAP simulator: no SVM " + svm);
   auto parts = Split(path);
   if (parts.size() != 3 || parts[0] != "vol")
     throw BugError("ONTAP simulator: LUN path must be /vol/<flexvol>/<lun>");
+  for (const auto& l : impl_->luns) {
+    if (l.svm == s->uuid && l.name == path)
+      throw BugError("ONTAP simulator: LUN " + path + " already exists");
+  }
   SimLun lun;
   lun.uuid = Uuid(impl_->rng);
   lun.name = path;
@@ -687,28 +717,80 @@ SimLun OntapSimulator::CreateLun(const std::string& path, uint64_t size_bytes, c
   lun.size_bytes = size_bytes;
   lun.backing =
       (fs::path(impl_->options.lun_dir) / (parts[1] + "_" + parts[2] + "_" + lun.uuid + ".img")).string();
-  int fd = ::open(lun.backing.c_str(), O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0 || ::ftruncate(fd, static_cast<off_t>(size_bytes)) != 0) {
-    if (fd >= 0) ::close(fd);
-    throw BugError("ONTAP simulator: cannot create backing file " + lun.backing);
-  }
-  ::close(fd);
+  common::CreateSparseFile(lun.backing, size_bytes);
   impl_->luns.push_back(lun);
+  impl_->Save();
   return lun;
 }
 
-void OntapSimulator::InjectFaultForTest(Fault fault) {
+std::optional<SimLun> OntapSimulator::FindLun(const std::string& path, const std::string& svm) const {
   std::lock_guard lock(impl_->mu);
-  impl_->faults.push_back(std::move(fault));
+  const Svm* s = impl_->FindSvm(svm.empty() ? impl_->svms.at(0).name : svm);
+  for (const auto& l : impl_->luns) {
+    if (s && l.svm == s->uuid && l.name == path) return l;
+  }
+  return std::nullopt;
 }
 
-int OntapSimulator::RequestCountForTest(std::string_view method, std::string_view path_prefix) const {
+void OntapSimulator::DeleteLun(const std::string& path, const std::string& svm) {
   std::lock_guard lock(impl_->mu);
-  int n = 0;
-  for (const auto& [m, p] : impl_->requests) {
-    if ((method.empty() || m == method) && p.rfind(path_prefix, 0) == 0) ++n;
+  const Svm* s = impl_->FindSvm(svm.empty() ? impl_->svms.at(0).name : svm);
+  auto it = std::find_if(impl_->luns.begin(), impl_->luns.end(),
+                         [&](const SimLun& l) { return s && l.svm == s->uuid && l.name == path; });
+  if (it == impl_->luns.end()) return;
+  for (auto m = impl_->maps.begin(); m != impl_->maps.end();) {
+    if (m->lun_uuid != it->uuid) {
+      ++m;
+      continue;
+    }
+    if (Igroup* g = impl_->FindIgroup(m->igroup_uuid)) impl_->RemoveSanEntries(*it, *g);
+    m = impl_->maps.erase(m);
   }
-  return n;
+  std::error_code ec;
+  fs::remove(it->backing, ec);
+  impl_->luns.erase(it);
+  impl_->Save();
+}
+
+void OntapSimulator::MapLunForLab(const std::string& path, const std::string& igroup,
+                                  const std::vector<std::string>& initiators) {
+  std::lock_guard lock(impl_->mu);
+  SimLun* lun = nullptr;
+  for (auto& l : impl_->luns) {
+    if (l.name == path) lun = &l;
+  }
+  if (!lun) throw BugError("ONTAP simulator: no LUN " + path);
+  Igroup* g = nullptr;
+  for (auto& ig : impl_->igroups) {
+    if (ig.svm == lun->svm && ig.name == igroup) g = &ig;
+  }
+  if (!g) {
+    impl_->igroups.push_back({Uuid(impl_->rng), igroup, lun->svm, "iscsi", "linux", {}});
+    g = &impl_->igroups.back();
+  }
+  for (const auto& i : initiators) {
+    std::string name = Impl::NormalizeInitiator(i);
+    if (!name.empty() && std::find(g->initiators.begin(), g->initiators.end(), name) == g->initiators.end()) {
+      impl_->AddInitiator(*g, name);
+    }
+  }
+  for (const auto& m : impl_->maps) {
+    if (m.lun_uuid == lun->uuid && m.igroup_uuid == g->uuid) return;
+  }
+  int id = 0;
+  while (std::any_of(impl_->maps.begin(), impl_->maps.end(),
+                     [&](const LunMap& mp) { return mp.igroup_uuid == g->uuid && mp.lun_id == id; })) {
+    ++id;
+  }
+  impl_->maps.push_back({lun->uuid, g->uuid, id});
+  impl_->WriteSanEntries(*lun, *g, id);
+  impl_->Save();
+}
+
+void OntapSimulator::InjectFaultForTest(Fault fault) { impl_->faults.Add(std::move(fault)); }
+
+int OntapSimulator::RequestCountForTest(std::string_view method, std::string_view path_prefix) const {
+  return impl_->faults.Count(method, path_prefix);
 }
 
 std::vector<std::string> OntapSimulator::MappingsForTest(const std::string& lun_path) const {

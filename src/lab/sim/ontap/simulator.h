@@ -7,9 +7,12 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "lab/sim/common/sim_common.h"
 
 namespace hoist::lab::sim::ontap {
 
@@ -23,17 +26,13 @@ struct SimulatorOptions {
   bool tls = true;                    // https with a self-signed certificate for 127.0.0.1/localhost
   size_t page_size = 20;              // records per page; more are behind _links.next
   uint16_t port = 0;
+  // Keeps the certificate (tls.crt, tls.key) and the array's objects (state.json) across restarts;
+  // empty: a fresh certificate and an empty array each time.
+  std::string state_dir;
 };
 
-// A fault for requests whose method (empty: any) and path prefix match, applied to the next `times`
-// matching requests: wait `delay`, then answer `status` with an ONTAP error body (0: answer normally).
-struct Fault {
-  std::string method;
-  std::string path_prefix;
-  int status = 503;
-  int times = 1;
-  std::chrono::milliseconds delay{0};
-};
+// An injected fault; the answer carries an ONTAP error body.
+using Fault = common::Fault;
 
 struct SimLun {
   std::string uuid;
@@ -54,12 +53,22 @@ class OntapSimulator {
 
   void Start();
   void Stop();
+  uint16_t port() const;
   std::string url() const;            // https://127.0.0.1:<port>
   std::string host() const;           // 127.0.0.1:<port>, what STORAGE_HOSTNAME would hold
   const std::string& ca_pem() const;  // the self-signed certificate clients trust
 
   // Creates a LUN (a sparse file of `size_bytes`) in `svm` (default: the first SVM).
   SimLun CreateLun(const std::string& path, uint64_t size_bytes, const std::string& svm = "");
+
+  // What a storage administrator or the CSI driver does on the array itself (the lab's volume backend).
+  std::optional<SimLun> FindLun(const std::string& path, const std::string& svm = "") const;
+  // Removes the LUN, its mappings (and their SAN entries) and its backing file. Missing: no-op.
+  void DeleteLun(const std::string& path, const std::string& svm = "");
+  // Maps the LUN to igroup `igroup` (created as an iSCSI igroup when missing, in the LUN's SVM) holding
+  // at least `initiators` — the mapping a CSI driver makes when a node attaches the volume.
+  void MapLunForLab(const std::string& path, const std::string& igroup,
+                    const std::vector<std::string>& initiators);
 
   // Test hooks.
   void InjectFaultForTest(Fault fault);

@@ -275,6 +275,8 @@ func (h *hostState) deviceRecord(d *device, status string) record {
 	display := fmt.Sprintf("%s iSCSI Disk (%s)", strings.TrimSpace(d.vendor), d.naa)
 	if d.kind() == "fc" {
 		display = fmt.Sprintf("%s Fibre Channel Disk (%s)", strings.TrimSpace(d.vendor), d.naa)
+	} else if d.kind() == "sdc" {
+		display = fmt.Sprintf("%s Disk (%s)", strings.TrimSpace(d.vendor), d.naa)
 	}
 	vaai := "unknown"
 	filters := ""
@@ -460,6 +462,13 @@ func cmdPathList(h *hostState, a cliArgs) (cliResult, *cliFault) {
 				wwpn := strings.SplitN(strings.TrimPrefix(ad.uid, "fc."), ":", 2)[1]
 				adapterDetails = "WWNN: " + colonHex(strings.SplitN(strings.TrimPrefix(ad.uid, "fc."), ":", 2)[0]) + " WWPN: " + colonHex(wwpn)
 				targetDetails = "WWNN: 50:00:00:00:00:00:00:00 WWPN: 50:00:00:00:00:00:00:01"
+			} else if ad.kind == "sdc" {
+				// PowerFlex: the scini block adapter, no SCSI target.
+				target = "sdc." + ad.uid
+				uid = "sdc." + ad.uid + "-" + naa
+				transport = "block"
+				adapterDetails = "PowerFlex SDC " + ad.uid
+				targetDetails = "Not Applicable"
 			} else {
 				target = d.targetIQN() + ",t,1"
 				uid = ad.uid + "-00023d000001," + target + "-" + naa

@@ -315,6 +315,10 @@ func (o *executer) ExecuteSoap(ctx *simulator.Context, req *executeSoapRequest) 
 			res, fault = o.host.fetchCLIInfo(first(args["typeName"]))
 		}
 	} else {
+		command := strings.ReplaceAll(strings.TrimPrefix(req.Method, "vim.EsxCLI."), ".", " ")
+		if msg := o.host.takeCommandFault(command); msg != "" {
+			return &executeSoapBody{Fault_: simulator.Fault(msg, &types.SystemError{Reason: msg})}
+		}
 		res, fault = o.host.execute(req.Moid, req.Method, args, order)
 	}
 	out := &soapResult{}

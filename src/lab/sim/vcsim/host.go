@@ -67,6 +67,17 @@ type device struct {
 	static    bool // a datastore LUN from the world file: always present
 }
 
+// cloneOffload: whether ESXi's data mover can send XCOPY to this device. PowerFlex volumes reached
+// through the SDC (the scini driver) have no VAAI clone support, so clones onto them are host copies.
+func (d *device) cloneOffload() bool {
+	for _, a := range d.paths {
+		if a.driver == "scini" {
+			return false
+		}
+	}
+	return true
+}
+
 type advancedSetting struct {
 	path, desc         string
 	value, def, lo, hi int64
@@ -104,6 +115,9 @@ func newHostState(l *lab, spec worldHost, ref types.ManagedObjectReference, inde
 			uid: "fc." + wwnn + ":" + wwpn, match: wwpn, driver: "lpfc",
 			model: "Emulex LightPulse LPe32000 PCIe Fibre Channel Adapter",
 		})
+	}
+	if spec.SDC != nil {
+		h.adapters = append(h.adapters, sdcAdapter(spec.SDC))
 	}
 	iqn := spec.IQN
 	if iqn == "" && len(spec.FC) == 0 {
@@ -165,13 +179,41 @@ func newHostState(l *lab, spec worldHost, ref types.ManagedObjectReference, inde
 			}
 		}
 		h.base.SoftwareInternetScsiEnabled = iqn != ""
+		h.setManagementIPLocked()
 	})
 	h.publishLocked()
 	h.syncAdvancedOptions()
 	if err := h.registerEsxcli(); err != nil {
 		return nil, err
 	}
+	h.registerKernelModules()
 	return h, nil
+}
+
+// setManagementIPLocked gives every vmknic of config.virtualNicManagerInfo the host's management address
+// (copied: the vnic specs come from vcsim's shared template data).
+func (h *hostState) setManagementIPLocked() {
+	vi := h.obj.Config.VirtualNicManagerInfo
+	if vi == nil {
+		return
+	}
+	ip := h.spec.ManagementIP
+	if ip == "" {
+		ip = "127.0.0.1"
+	}
+	c := *vi
+	c.NetConfig = append([]types.VirtualNicManagerNetConfig(nil), vi.NetConfig...)
+	for i := range c.NetConfig {
+		c.NetConfig[i].CandidateVnic = append([]types.HostVirtualNic(nil), c.NetConfig[i].CandidateVnic...)
+		for j := range c.NetConfig[i].CandidateVnic {
+			if old := c.NetConfig[i].CandidateVnic[j].Spec.Ip; old != nil {
+				n := *old
+				n.IpAddress = ip
+				c.NetConfig[i].CandidateVnic[j].Spec.Ip = &n
+			}
+		}
+	}
+	h.obj.Config.VirtualNicManagerInfo = &c
 }
 
 // wrapperVersion reads SCRIPT_VERSION="x.y.z" from the wrapper script.
@@ -294,6 +336,9 @@ func sanKey(name string) string {
 	if strings.HasPrefix(k, "iqn.") || strings.HasPrefix(k, "eui.") || strings.HasPrefix(k, "naa.") {
 		return k
 	}
+	if isSDCGUID(k) {
+		return sdcKey(k)
+	}
 	k = strings.TrimPrefix(k, "fc.")
 	if parts := strings.SplitN(k, ":", 2); len(parts) == 2 && len(parts[0]) == 16 {
 		k = parts[1]
@@ -413,6 +458,9 @@ func (h *hostState) rescanLocked(kind, adapterName string) {
 				}
 				continue
 			}
+			if h.deviceHidden(naa) {
+				continue
+			}
 			lun := h.nextLun
 			if e.LunID != nil {
 				lun = *e.LunID
@@ -488,6 +536,8 @@ func (h *hostState) publishLocked() {
 				HostHostBusAdapter: hba, NodeWorldWideName: int64(wwnn), PortWorldWideName: int64(wwpn),
 				PortType: "fabric", Speed: 32,
 			})
+		} else if a.kind == "sdc" {
+			info.HostBusAdapter = append(info.HostBusAdapter, &types.HostBlockHba{HostHostBusAdapter: hba})
 		} else {
 			info.HostBusAdapter = append(info.HostBusAdapter, &types.HostInternetScsiHba{
 				HostHostBusAdapter: hba, IsSoftwareBased: true, IScsiName: a.uid,
@@ -536,6 +586,9 @@ func (h *hostState) publishLocked() {
 		if d.kind() == "iscsi" {
 			lu := info.ScsiLun[len(info.ScsiLun)-1].(*types.HostScsiDisk)
 			lu.DisplayName = fmt.Sprintf("%s iSCSI Disk (%s)", strings.TrimSpace(d.vendor), naa)
+		} else if d.kind() == "sdc" {
+			lu := info.ScsiLun[len(info.ScsiLun)-1].(*types.HostScsiDisk)
+			lu.DisplayName = fmt.Sprintf("%s Disk (%s)", strings.TrimSpace(d.vendor), naa)
 		}
 		luKey := "key-vim.host.MultipathInfo.LogicalUnit-" + uuid
 		lu := types.HostMultipathInfoLogicalUnit{
@@ -558,6 +611,8 @@ func (h *hostState) publishLocked() {
 			}
 			if a.kind == "fc" {
 				p.Transport = &types.HostFibreChannelTargetTransport{PortWorldWideName: 0x5000000000000001, NodeWorldWideName: 0x5000000000000000}
+			} else if a.kind == "sdc" {
+				p.Transport = &types.HostBlockAdapterTargetTransport{}
 			} else {
 				p.Transport = &types.HostInternetScsiTargetTransport{IScsiName: d.targetIQN(), Address: []string{"127.0.0.1:3260"}}
 			}
@@ -571,6 +626,36 @@ func (h *hostState) publishLocked() {
 	})
 	h.storage.setInfo(&info)
 	h.syncLinksLocked(san)
+	h.writeLabFactsLocked()
+}
+
+// writeLabFactsLocked records, under <root>/lab/, what the ESXi data mover would know when a clone does
+// not come through vcsim's esxcli (the SSH method runs the wrapper straight from sshd): which array each
+// device and datastore is on, and the DataMover settings. The fake vmkfstools decides XCOPY from them.
+func (h *hostState) writeLabFactsLocked() {
+	dir := filepath.Join(h.root, "lab")
+	write := func(p, v string) {
+		_ = os.MkdirAll(filepath.Dir(p), 0o755)
+		if old, err := os.ReadFile(p); err == nil && string(old) == v {
+			return
+		}
+		tmp := p + ".tmp"
+		if os.WriteFile(tmp, []byte(v), 0o644) == nil {
+			_ = os.Rename(tmp, p)
+		}
+	}
+	for naa, d := range h.devices {
+		array := d.array
+		if !d.cloneOffload() {
+			array = "" // no XCOPY onto it
+		}
+		write(filepath.Join(dir, "device-array", naa), array)
+	}
+	for name, ds := range h.lab.datastores {
+		write(filepath.Join(dir, "datastore-array", name), ds.spec.Array)
+	}
+	write(filepath.Join(dir, "hw-move"), strconv.FormatInt(h.setting("/DataMover/HardwareAcceleratedMove"), 10))
+	write(filepath.Join(dir, "hw-transfer-kb"), strconv.FormatInt(h.setting("/DataMover/MaxHWTransferSize"), 10))
 }
 
 func (d *device) kind() string {

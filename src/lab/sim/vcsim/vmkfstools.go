@@ -161,7 +161,7 @@ func (h *hostState) xcopyPossible(src, dst string) bool {
 	}
 	naa := strings.ToLower(filepath.Base(dst))
 	d := h.devices[naa]
-	return d != nil && d.array == ds.spec.Array
+	return d != nil && d.array == ds.spec.Array && d.cloneOffload()
 }
 
 // decodeHexArg undoes the hex:<bytes> form hoist uses for paths a quote could break.

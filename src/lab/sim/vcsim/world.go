@@ -39,6 +39,11 @@ type worldHost struct {
 	Settings map[string]int64 `json:"settings"`
 	// Vibs replaces the installed VIB list. nil: vmkfstools-wrapper is installed (when a wrapper is configured).
 	Vibs []worldVib `json:"vibs"`
+	// ManagementIP is the address of the host's management vmknic (where the SSH method connects);
+	// default 127.0.0.1 (vcsim's own data names a private address nothing here may reach).
+	ManagementIP string `json:"managementIp"`
+	// SDC gives the host a PowerFlex SDC (the scini module; sdc.go).
+	SDC *worldSDC `json:"sdc"`
 }
 
 type worldFCPort struct {
@@ -169,6 +174,9 @@ func (w *world) validate() error {
 			if len(normalizeWWN(p.WWNN)) != 16 || len(normalizeWWN(p.WWPN)) != 16 {
 				return fmt.Errorf("world: host %s: FC port wwnn/wwpn must be 16 hex digits", h.Name)
 			}
+		}
+		if err := validateSDC(h.Name, h.SDC); err != nil {
+			return err
 		}
 	}
 	dss := map[string]bool{}
