@@ -69,6 +69,7 @@ std::string Pad(const std::string& s, size_t n) { return s.size() >= n ? s : s +
 std::string StateText(const planner::Population& p) {
   if (p.state == "Pending" && !p.reason.empty()) return "Pending: " + p.reason;
   if (p.state == "Failed") return "FAILED" + (p.reason.empty() ? "" : ": " + p.reason);
+  if (p.state == "Running" && p.percent >= 100) return "Running: finishing";  // copied; the volume is being handed over
   return p.state;
 }
 
@@ -181,7 +182,7 @@ int Watch(const std::vector<std::string>& args) {
         std::string key = p.ns + "/" + p.name;
         auto rate = meter.Rate(key, now, p.transferred_bytes, p.bytes_per_second);
         std::optional<int64_t> eta;
-        if (p.state == "Running" && rate && *rate > 0) eta = static_cast<int64_t>((p.total_bytes - p.transferred_bytes) / *rate);
+        if (p.state == "Running" && p.percent < 100 && rate && *rate > 0) eta = static_cast<int64_t>((p.total_bytes - p.transferred_bytes) / *rate);
         std::string rate_s = p.state == "Running" && rate ? planner::FormatRate(*rate) : "";
         std::string eta_s = eta ? "ETA " + planner::FormatDuration(*eta) : "";
         std::string label = p.vm + " " + p.disk;
