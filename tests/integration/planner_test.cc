@@ -224,9 +224,12 @@ TEST_F(PlannerLab, TwoVmsThreeDisksFromPlanToBoundPvcs) {
   EXPECT_TRUE(lab_->Find(resources::kClusterRoleBinding, "", "populator-pv-reader-binding-vms"));
 
   // Executing, both VMs copying, every disk listed.
-  ASSERT_TRUE(Eventually([&] { return HasCondition("wave-1", "Executing"); }));
+  ASSERT_TRUE(Eventually([&] {
+    json p = GetPlan("wave-1");
+    return VmStatus(p, vm1).value("phase", "") == "CopyDisks" && VmStatus(p, vm2).value("phase", "") == "CopyDisks";
+  })) << GetPlan("wave-1")["status"].dump(2);
   json p = GetPlan("wave-1");
-  EXPECT_EQ(VmStatus(p, vm1)["phase"], "CopyDisks");
+  EXPECT_TRUE(HasCondition("wave-1", "Executing"));
   EXPECT_EQ(VmStatus(p, vm1)["pipeline"][0]["tasks"].size(), 2u);
   EXPECT_EQ(VmStatus(p, vm2)["name"], "vm2");
 
@@ -389,9 +392,12 @@ TEST_F(PlannerLab, VmsBeyondTheInflightLimitWaitWithoutVolumes) {
     return Owned(res::kPersistentVolumeClaim, plan, vm1).size() == 2 && Owned(res::kPersistentVolumeClaim, plan, vm2).size() == 1;
   }));
   EXPECT_TRUE(Owned(res::kPersistentVolumeClaim, plan, vm3).empty());
-  json waiting = VmStatus(GetPlan("queue"), vm3);
-  EXPECT_EQ(waiting["phase"], "Pending");
-  EXPECT_NE(waiting.value("reason", "").find("MAX_VM_INFLIGHT"), std::string::npos) << waiting.dump();
+  // The status is written after the pass that created the PVCs.
+  EXPECT_TRUE(Eventually([&] {
+    return VmStatus(GetPlan("queue"), vm3).value("reason", "").find("MAX_VM_INFLIGHT") != std::string::npos;
+  })) << VmStatus(GetPlan("queue"), vm3).dump();
+  EXPECT_EQ(VmStatus(GetPlan("queue"), vm3)["phase"], "Pending");
+  EXPECT_TRUE(Owned(res::kPersistentVolumeClaim, plan, vm3).empty());
 
   for (const json& pvc : Owned(res::kPersistentVolumeClaim, plan, vm1)) lab_->BindLikeThePopulator(pvc);
   ASSERT_TRUE(Eventually([&] {
