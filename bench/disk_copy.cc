@@ -10,9 +10,9 @@
 // process of the tool), and hoist's ratio to the best peer. Every output is compared with its source.
 #include <fcntl.h>
 #include <netinet/in.h>
-#include <sys/socket.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -55,7 +55,8 @@ struct Proc {
   std::string name;
 };
 
-pid_t Spawn(const std::vector<std::string>& argv, int in_fd = -1, int out_fd = -1, const std::string& log = "/dev/null") {
+pid_t Spawn(const std::vector<std::string>& argv, int in_fd = -1, int out_fd = -1,
+            const std::string& log = "/dev/null") {
   std::vector<char*> a;
   for (const auto& s : argv) a.push_back(const_cast<char*>(s.c_str()));
   a.push_back(nullptr);
@@ -63,8 +64,10 @@ pid_t Spawn(const std::vector<std::string>& argv, int in_fd = -1, int out_fd = -
   if (pid == 0) {
     int l = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     if (in_fd >= 0) dup2(in_fd, 0);
-    if (out_fd >= 0) dup2(out_fd, 1);
-    else dup2(l, 1);
+    if (out_fd >= 0)
+      dup2(out_fd, 1);
+    else
+      dup2(l, 1);
     dup2(l, 2);
     execvp(a[0], a.data());
     _exit(127);
@@ -131,7 +134,8 @@ void MakeImage(const std::string& path, uint64_t size, double data_fraction, uns
   }
   for (uint64_t b : chosen) {
     for (auto& v : block) v = rng();
-    if (pwrite(fd, block.data(), kMiB, static_cast<off_t>(b * kMiB)) != static_cast<ssize_t>(kMiB)) std::perror("pwrite");
+    if (pwrite(fd, block.data(), kMiB, static_cast<off_t>(b * kMiB)) != static_cast<ssize_t>(kMiB))
+      std::perror("pwrite");
   }
   close(fd);
 }
@@ -159,8 +163,8 @@ class Bench {
     std::vector<Img> images = {{"sparse-10pct.raw", args_.sparse_gib << 30, 0.10},
                                {"random.raw", args_.random_gib << 30, 1.0}};
     for (const auto& i : images) {
-      std::printf("making %s (%llu MiB, %.0f%% data)\n", i.name.c_str(), static_cast<unsigned long long>(i.size / kMiB),
-                  i.data * 100);
+      std::printf("making %s (%llu MiB, %.0f%% data)\n", i.name.c_str(),
+                  static_cast<unsigned long long>(i.size / kMiB), i.data * 100);
       std::fflush(stdout);
       MakeImage(args_.dir + "/www/" + i.name, i.size, i.data, 42);
     }
@@ -170,8 +174,8 @@ class Bench {
       std::string src = args_.dir + "/www/" + i.name;
       std::string url = "http://127.0.0.1:" + std::to_string(nginx_port_) + "/" + i.name;
       for (int run = 0; run < args_.runs; ++run) {
-        for (auto& r : {CurlDd(url, src), CurlO(url, src), NbdCopy(url, src), QemuImg(url, src), Hoist(url, src, i.size),
-                        HoistOvirt(src, i.size)}) {
+        for (auto& r : {CurlDd(url, src), CurlO(url, src), NbdCopy(url, src), QemuImg(url, src),
+                        Hoist(url, src, i.size), HoistOvirt(src, i.size)}) {
           auto& b = best[i.name][r.tool];
           if (!r.ok) {
             std::printf("  %-28s run %d FAILED\n", r.tool.c_str(), run + 1);
@@ -209,13 +213,15 @@ class Bench {
   bool StartNginx() {
     nginx_port_ = FreePort();
     std::string conf = args_.dir + "/nginx.conf";
-    std::ofstream(conf) << "daemon off;\nmaster_process on;\nworker_processes 2;\nuser root;\npid " << args_.dir
-                        << "/nginx.pid;\nerror_log " << args_.dir << "/nginx-error.log;\nevents { worker_connections 256; }\n"
-                        << "http {\n access_log off;\n sendfile on;\n tcp_nopush on;\n client_body_temp_path " << args_.dir
-                        << "/tmp;\n proxy_temp_path " << args_.dir << "/tmp;\n fastcgi_temp_path " << args_.dir
-                        << "/tmp;\n uwsgi_temp_path " << args_.dir << "/tmp;\n scgi_temp_path " << args_.dir
-                        << "/tmp;\n default_type application/octet-stream;\n server {\n  listen 127.0.0.1:" << nginx_port_
-                        << ";\n  root " << args_.dir << "/www;\n }\n}\n";
+    std::ofstream(conf) << "daemon off;\nmaster_process on;\nworker_processes 2;\nuser root;\npid "
+                        << args_.dir << "/nginx.pid;\nerror_log " << args_.dir
+                        << "/nginx-error.log;\nevents { worker_connections 256; }\n"
+                        << "http {\n access_log off;\n sendfile on;\n tcp_nopush on;\n client_body_temp_path "
+                        << args_.dir << "/tmp;\n proxy_temp_path " << args_.dir
+                        << "/tmp;\n fastcgi_temp_path " << args_.dir << "/tmp;\n uwsgi_temp_path "
+                        << args_.dir << "/tmp;\n scgi_temp_path " << args_.dir
+                        << "/tmp;\n default_type application/octet-stream;\n server {\n  listen 127.0.0.1:"
+                        << nginx_port_ << ";\n  root " << args_.dir << "/www;\n }\n}\n";
     fs::create_directories(args_.dir + "/tmp");
     nginx_ = Spawn({"/usr/sbin/nginx", "-c", conf, "-p", args_.dir}, -1, -1, args_.dir + "/nginx.log");
     for (int i = 0; i < 100; ++i) {
@@ -273,8 +279,10 @@ class Bench {
   pid_t StartNbdkit(const std::string& url, std::string* sock) {
     *sock = args_.dir + "/nbd.sock";
     fs::remove(*sock);
-    pid_t pid = Spawn({"nbdkit", "-f", "-r", "-U", *sock, "curl", "url=" + url}, -1, -1, args_.dir + "/nbdkit.log");
-    for (int i = 0; i < 200 && !fs::exists(*sock); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    pid_t pid =
+        Spawn({"nbdkit", "-f", "-r", "-U", *sock, "curl", "url=" + url}, -1, -1, args_.dir + "/nbdkit.log");
+    for (int i = 0; i < 200 && !fs::exists(*sock); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
     return pid;
   }
 
@@ -283,9 +291,7 @@ class Bench {
     auto t0 = Clock::now();
     pid_t nbdkit = StartNbdkit(url, &sock);
     bool ok = false;
-    {
-      std::ofstream(Out()).close();
-    }
+    { std::ofstream(Out()).close(); }
     long rss = WaitRss(Spawn({"nbdcopy", "nbd+unix:///?socket=" + sock, Out()}), &ok);
     long server = VmHwmKiB(nbdkit);
     kill(nbdkit, SIGTERM);
@@ -298,7 +304,9 @@ class Bench {
     auto t0 = Clock::now();
     pid_t nbdkit = StartNbdkit(url, &sock);
     bool ok = false;
-    long rss = WaitRss(Spawn({"qemu-img", "convert", "-f", "raw", "-O", "raw", "-W", "nbd+unix:///?socket=" + sock, Out()}), &ok);
+    long rss = WaitRss(
+        Spawn({"qemu-img", "convert", "-f", "raw", "-O", "raw", "-W", "nbd+unix:///?socket=" + sock, Out()}),
+        &ok);
     long server = VmHwmKiB(nbdkit);
     kill(nbdkit, SIGTERM);
     waitpid(nbdkit, nullptr, 0);
@@ -341,15 +349,22 @@ class Bench {
     auto t0 = Clock::now();
     std::string ca = args_.dir + "/ovirt-ca.pem";
     std::ofstream(ca) << sim.ca_pem();
-    std::vector<std::string> argv = {args_.bin_dir + "/hoist-populator", "ovirt", "--engine-url=" + sim.engine_url(),
-                                     "--disk-id=bench-disk", "--volume-path=" + Out(), "--owner-uid=bench",
-                                     "--pvc-size=" + std::to_string(size), "--metrics-listen=127.0.0.1:0",
-                                     "--final-scrape-wait=0", "--verify=false"};
+    std::vector<std::string> argv = {args_.bin_dir + "/hoist-populator",
+                                     "ovirt",
+                                     "--engine-url=" + sim.engine_url(),
+                                     "--disk-id=bench-disk",
+                                     "--volume-path=" + Out(),
+                                     "--owner-uid=bench",
+                                     "--pvc-size=" + std::to_string(size),
+                                     "--metrics-listen=127.0.0.1:0",
+                                     "--final-scrape-wait=0",
+                                     "--verify=false"};
     std::string pem = sim.ca_pem();
     std::vector<char*> a;
     for (auto& s : argv) a.push_back(s.data());
     a.push_back(nullptr);
-    std::string e1 = "user=admin@internal", e2 = "password=ovirt-lab", e3 = "cacert=" + pem, e4 = "PATH=/usr/bin:/bin";
+    std::string e1 = "user=admin@internal", e2 = "password=ovirt-lab", e3 = "cacert=" + pem,
+                e4 = "PATH=/usr/bin:/bin";
     char* envp[] = {e1.data(), e2.data(), e3.data(), e4.data(), nullptr};
     pid_t pid = fork();
     if (pid == 0) {
@@ -376,7 +391,8 @@ class Bench {
     for (const auto& [tool, r] : results) {
       if (r.seconds <= 0) continue;
       double mibs = static_cast<double>(size) / kMiB / r.seconds;
-      std::printf("  %-32s %10.0f %14.1f %12.1f\n", tool.c_str(), mibs, r.allocated / double(kMiB), r.rss_kib / 1024.0);
+      std::printf("  %-32s %10.0f %14.1f %12.1f\n", tool.c_str(), mibs, r.allocated / double(kMiB),
+                  r.rss_kib / 1024.0);
       if (tool.rfind("hoist", 0) != 0 && mibs > best_peer) {
         best_peer = mibs;
         best_name = tool;
@@ -386,14 +402,17 @@ class Bench {
     if (it != results.end() && it->second.seconds > 0 && best_peer > 0) {
       double mibs = static_cast<double>(size) / kMiB / it->second.seconds;
       uint64_t source_allocated = Allocated(args_.dir + "/www/" + image);
-      std::printf("  hoist / best peer (%s): %.2fx   output no larger than the source's data: %s   RSS <= 64 MiB: %s\n",
-                  best_name.c_str(), mibs / best_peer,
-                  it->second.allocated <= source_allocated + 4 * kMiB ? "yes" : "no",
-                  it->second.rss_kib <= 64 * 1024 ? "yes" : "no");
+      std::printf(
+          "  hoist / best peer (%s): %.2fx   output no larger than the source's data: %s   RSS <= 64 MiB: "
+          "%s\n",
+          best_name.c_str(), mibs / best_peer,
+          it->second.allocated <= source_allocated + 4 * kMiB ? "yes" : "no",
+          it->second.rss_kib <= 64 * 1024 ? "yes" : "no");
     }
     auto ov = results.find("hoist-populator ovirt (extents)");
     if (ov != results.end() && ov->second.seconds > 0) {
-      std::printf("  hoist-populator ovirt: %.3f s per virtual GiB\n", ov->second.seconds / (double(size) / (1ull << 30)));
+      std::printf("  hoist-populator ovirt: %.3f s per virtual GiB\n",
+                  ov->second.seconds / (double(size) / (1ull << 30)));
     }
     std::fflush(stdout);
   }
@@ -410,15 +429,25 @@ int main(int argc, char** argv) {
   std::string base = fs::exists("/dev/shm") ? "/dev/shm" : "/tmp";
   for (int i = 1; i < argc; ++i) {
     std::string s = argv[i];
-    auto val = [&](const std::string& flag) { return s.rfind(flag + "=", 0) == 0 ? s.substr(flag.size() + 1) : ""; };
-    if (!val("--sparse-gib").empty()) a.sparse_gib = std::stoull(val("--sparse-gib"));
-    else if (!val("--random-gib").empty()) a.random_gib = std::stoull(val("--random-gib"));
-    else if (!val("--runs").empty()) a.runs = std::stoi(val("--runs"));
-    else if (!val("--connections").empty()) a.connections = std::stoi(val("--connections"));
-    else if (!val("--dir").empty()) base = val("--dir");
-    else if (!val("--hoist-bin").empty()) a.bin_dir = val("--hoist-bin");
+    auto val = [&](const std::string& flag) {
+      return s.rfind(flag + "=", 0) == 0 ? s.substr(flag.size() + 1) : "";
+    };
+    if (!val("--sparse-gib").empty())
+      a.sparse_gib = std::stoull(val("--sparse-gib"));
+    else if (!val("--random-gib").empty())
+      a.random_gib = std::stoull(val("--random-gib"));
+    else if (!val("--runs").empty())
+      a.runs = std::stoi(val("--runs"));
+    else if (!val("--connections").empty())
+      a.connections = std::stoi(val("--connections"));
+    else if (!val("--dir").empty())
+      base = val("--dir");
+    else if (!val("--hoist-bin").empty())
+      a.bin_dir = val("--hoist-bin");
     else {
-      std::printf("usage: bench_disk_copy [--sparse-gib=4] [--random-gib=2] [--runs=3] [--connections=4] [--dir=/dev/shm] [--hoist-bin=DIR]\n");
+      std::printf(
+          "usage: bench_disk_copy [--sparse-gib=4] [--random-gib=2] [--runs=3] [--connections=4] "
+          "[--dir=/dev/shm] [--hoist-bin=DIR]\n");
       return 2;
     }
   }

@@ -308,10 +308,16 @@ Reconciler::Slot Reconciler::TakeSlot(Context& c) {
   auto now = std::chrono::steady_clock::now();
   for (auto it = pending.begin(); it != pending.end();) {
     auto [pns, pname] = SplitKey(it->first);
-    if (now - it->second > kPendingPodTtl || cache_.Pod(pns, pname)) {
+    if (now - it->second > kPendingPodTtl) {
+      it = pending.erase(it);
+      continue;
+    }
+    // Counted even when the cache shows it by now: `active` was read before, so a pod that reached
+    // the cache in between would otherwise be in neither set (one pod too many on the host).
+    counted.insert(it->first);
+    if (cache_.Pod(pns, pname)) {
       it = pending.erase(it);
     } else {
-      counted.insert(it->first);
       ++it;
     }
   }

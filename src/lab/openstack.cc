@@ -1,11 +1,11 @@
 #include "lab/openstack.h"
 
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -79,7 +79,9 @@ OpenStack::OpenStack(OpenStackOptions options) : options_(std::move(options)) {}
 
 OpenStack::~OpenStack() { Stop(); }
 
-std::string OpenStack::identity_url() const { return "http://127.0.0.1:" + std::to_string(keystone_port_) + "/v3"; }
+std::string OpenStack::identity_url() const {
+  return "http://127.0.0.1:" + std::to_string(keystone_port_) + "/v3";
+}
 std::string OpenStack::glance_url() const { return "http://127.0.0.1:" + std::to_string(glance_port_); }
 
 pid_t OpenStack::Spawn(const std::vector<std::string>& argv, const std::string& log,
@@ -123,8 +125,8 @@ void OpenStack::RunTool(const std::vector<std::string>& argv, const std::string&
   waitpid(pid, &status, 0);
   kill(-pid, SIGKILL);
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    throw TransientError("setting up the lab's OpenStack: " + argv[0] + " " + (argv.size() > 2 ? argv[2] : "") +
-                         " failed (see " + log + "):\n" + Tail(log));
+    throw TransientError("setting up the lab's OpenStack: " + argv[0] + " " +
+                         (argv.size() > 2 ? argv[2] : "") + " failed (see " + log + "):\n" + Tail(log));
   }
 }
 
@@ -134,7 +136,8 @@ void OpenStack::WaitHttp(const std::string& url, pid_t pid, const std::string& l
   for (;;) {
     int status = 0;
     if (waitpid(pid, &status, WNOHANG) == pid) {
-      throw TransientError("the lab's OpenStack service behind " + url + " exited (see " + log + "):\n" + Tail(log));
+      throw TransientError("the lab's OpenStack service behind " + url + " exited (see " + log + "):\n" +
+                           Tail(log));
     }
     try {
       net::HttpRequest req;
@@ -145,7 +148,8 @@ void OpenStack::WaitHttp(const std::string& url, pid_t pid, const std::string& l
     } catch (const Error&) {
     }
     if (std::chrono::steady_clock::now() > deadline) {
-      throw TransientError("the lab's OpenStack service at " + url + " did not answer within 90 s (see " + log + ")");
+      throw TransientError("the lab's OpenStack service at " + url + " did not answer within 90 s (see " +
+                           log + ")");
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
@@ -155,9 +159,10 @@ void OpenStack::Start() {
   for (const char* tool : {"/usr/bin/keystone-manage", "/usr/bin/keystone-wsgi-public", "/usr/bin/glance-api",
                            "/usr/bin/glance-manage", "/usr/bin/uwsgi"}) {
     if (access(tool, X_OK) != 0) {
-      throw PreconditionError(std::string(tool) +
-                              " is missing: the lab's OpenStack needs Debian's keystone and glance packages — run "
-                              "scripts/setup.sh");
+      throw PreconditionError(
+          std::string(tool) +
+          " is missing: the lab's OpenStack needs Debian's keystone and glance packages — run "
+          "scripts/setup.sh");
     }
   }
   const std::string& d = options_.dir;
@@ -169,20 +174,22 @@ void OpenStack::Start() {
   glance_port_ = FreePort();
   const std::string ks = "http://127.0.0.1:" + std::to_string(keystone_port_);
 
-  WriteFile(d + "/keystone.conf", "[DEFAULT]\nuse_stderr = true\n[database]\nconnection = sqlite:///" + d +
-                                      "/keystone.db\n[token]\nprovider = fernet\n[fernet_tokens]\nkey_repository = " +
-                                      d + "/fernet-keys\n[credential]\nkey_repository = " + d + "/credential-keys\n");
-  WriteFile(d + "/glance-api.conf",
-            "[DEFAULT]\nbind_host = 127.0.0.1\nbind_port = " + std::to_string(glance_port_) +
-                "\nworkers = 0\nuse_stderr = true\n[database]\nconnection = sqlite:///" + d +
-                "/glance.db\n[glance_store]\nstores = file\ndefault_store = file\nfilesystem_store_datadir = " + d +
-                "/images\n[keystone_authtoken]\nwww_authenticate_uri = " + ks + "\nauth_url = " + ks +
-                "\nauth_type = password\nproject_name = admin\nproject_domain_id = default\nusername = admin\n"
-                "user_domain_id = default\npassword = " +
-                options_.admin_password + "\nregion_name = " + options_.region +
-                "\n[paste_deploy]\nflavor = keystone\nconfig_file = /etc/glance/glance-api-paste.ini\n"
-                "[oslo_concurrency]\nlock_path = " +
-                d + "/locks\n[oslo_policy]\nenforce_new_defaults = false\n");
+  WriteFile(d + "/keystone.conf",
+            "[DEFAULT]\nuse_stderr = true\n[database]\nconnection = sqlite:///" + d +
+                "/keystone.db\n[token]\nprovider = fernet\n[fernet_tokens]\nkey_repository = " + d +
+                "/fernet-keys\n[credential]\nkey_repository = " + d + "/credential-keys\n");
+  WriteFile(
+      d + "/glance-api.conf",
+      "[DEFAULT]\nbind_host = 127.0.0.1\nbind_port = " + std::to_string(glance_port_) +
+          "\nworkers = 0\nuse_stderr = true\n[database]\nconnection = sqlite:///" + d +
+          "/glance.db\n[glance_store]\nstores = file\ndefault_store = file\nfilesystem_store_datadir = " + d +
+          "/images\n[keystone_authtoken]\nwww_authenticate_uri = " + ks + "\nauth_url = " + ks +
+          "\nauth_type = password\nproject_name = admin\nproject_domain_id = default\nusername = admin\n"
+          "user_domain_id = default\npassword = " +
+          options_.admin_password + "\nregion_name = " + options_.region +
+          "\n[paste_deploy]\nflavor = keystone\nconfig_file = /etc/glance/glance-api-paste.ini\n"
+          "[oslo_concurrency]\nlock_path = " +
+          d + "/locks\n[oslo_policy]\nenforce_new_defaults = false\n");
 
   auto started = std::chrono::steady_clock::now();
   const std::string ks_conf = d + "/keystone.conf";
@@ -210,12 +217,13 @@ void OpenStack::Start() {
   keystone_setup.get();
   glance_setup.get();
 
-  keystone_pid_ = Spawn({"uwsgi", "--plugin", "python3", "--http-socket", "127.0.0.1:" + std::to_string(keystone_port_),
-                         "--wsgi-file", "/usr/bin/keystone-wsgi-public", "--master", "--processes", "1", "--threads",
-                         "1", "--die-on-term"},
-                        d + "/keystone.log", {"OS_KEYSTONE_CONFIG_FILES=" + ks_conf});
-  glance_pid_ = Spawn({kPython, "/usr/bin/glance-api", "--config-file", d + "/glance-api.conf"}, d + "/glance-api.log",
-                      {});
+  keystone_pid_ =
+      Spawn({"uwsgi", "--plugin", "python3", "--http-socket", "127.0.0.1:" + std::to_string(keystone_port_),
+             "--wsgi-file", "/usr/bin/keystone-wsgi-public", "--master", "--processes", "1", "--threads", "1",
+             "--die-on-term"},
+            d + "/keystone.log", {"OS_KEYSTONE_CONFIG_FILES=" + ks_conf});
+  glance_pid_ = Spawn({kPython, "/usr/bin/glance-api", "--config-file", d + "/glance-api.conf"},
+                      d + "/glance-api.log", {});
   WaitHttp(ks + "/v3/", keystone_pid_, d + "/keystone.log");
   WaitHttp(glance_url() + "/", glance_pid_, d + "/glance-api.log");
 
@@ -244,18 +252,23 @@ std::string OpenStack::AdminToken() {
                    {{"identity",
                      {{"methods", {"password"}},
                       {"password",
-                       {{"user", {{"name", "admin"}, {"domain", {{"id", "default"}}}, {"password", options_.admin_password}}}}}}},
+                       {{"user",
+                         {{"name", "admin"},
+                          {"domain", {{"id", "default"}}},
+                          {"password", options_.admin_password}}}}}}},
                     {"scope", {{"project", {{"name", "admin"}, {"domain", {{"id", "default"}}}}}}}}}}
                  .dump();
   auto resp = client.Do(req);
-  if (resp.status != 201) throw TransientError("lab OpenStack: admin authentication failed: HTTP " + std::to_string(resp.status));
+  if (resp.status != 201)
+    throw TransientError("lab OpenStack: admin authentication failed: HTTP " + std::to_string(resp.status));
   token_ = resp.headers.Get("X-Subject-Token");
   return token_;
 }
 
 namespace {
-json Call(const std::string& base, const std::string& token, const std::string& method, const std::string& path,
-          const std::string& body, const std::string& content_type = "application/json") {
+json Call(const std::string& base, const std::string& token, const std::string& method,
+          const std::string& path, const std::string& body,
+          const std::string& content_type = "application/json") {
   net::HttpClient client;
   net::HttpRequest req;
   req.method = method;
@@ -266,8 +279,8 @@ json Call(const std::string& base, const std::string& token, const std::string& 
   req.timeout = std::chrono::milliseconds(120000);
   auto resp = client.Do(req);
   if (resp.status < 200 || resp.status >= 300) {
-    throw PreconditionError("lab OpenStack: " + method + " " + path + ": HTTP " + std::to_string(resp.status) + " " +
-                            resp.body.substr(0, 300));
+    throw PreconditionError("lab OpenStack: " + method + " " + path + ": HTTP " +
+                            std::to_string(resp.status) + " " + resp.body.substr(0, 300));
   }
   if (resp.body.empty()) return nullptr;
   return json::parse(resp.body);
@@ -317,7 +330,9 @@ std::string OpenStack::UploadImage(const std::string& name, const std::string& f
   throw TransientError("lab OpenStack: image " + id + " did not become active");
 }
 
-std::string OpenStack::ImageDataPath(const std::string& image_id) const { return options_.dir + "/images/" + image_id; }
+std::string OpenStack::ImageDataPath(const std::string& image_id) const {
+  return options_.dir + "/images/" + image_id;
+}
 
 void OpenStack::SetImageEndpoint(const std::string& url) {
   std::string target = url.empty() ? glance_url() : url;
@@ -326,7 +341,10 @@ void OpenStack::SetImageEndpoint(const std::string& url) {
   for (const char* iface : {"public", "internal", "admin"}) {
     Keystone("POST", "/endpoints",
              json{{"endpoint",
-                   {{"service_id", image_service_id_}, {"interface", iface}, {"region_id", options_.region}, {"url", target}}}}
+                   {{"service_id", image_service_id_},
+                    {"interface", iface},
+                    {"region_id", options_.region},
+                    {"url", target}}}}
                  .dump());
   }
 }

@@ -63,7 +63,8 @@ class OpenStack {
   void SetImageEndpoint(const std::string& url);
 
  private:
-  pid_t Spawn(const std::vector<std::string>& argv, const std::string& log, const std::vector<std::string>& env);
+  pid_t Spawn(const std::vector<std::string>& argv, const std::string& log,
+              const std::vector<std::string>& env);
   void RunTool(const std::vector<std::string>& argv, const std::string& log);
   void WaitHttp(const std::string& url, pid_t pid, const std::string& log);
 

@@ -112,8 +112,10 @@ DiskSink::DiskSink(SinkOptions options)
                     {{"path", options_.path}, {"checkpoint_size", rec->size}, {"size", options_.size}});
         }
         // Removed before the data is touched: a crash from here on must not resume into new data.
-        if (rec) store_->Remove();
-        else if (!device_like_) store_->Remove();  // a leftover temporary file
+        if (rec)
+          store_->Remove();
+        else if (!device_like_)
+          store_->Remove();  // a leftover temporary file
       }
     }
 

@@ -131,7 +131,7 @@ class DiskSink {
   uint64_t bytes_since_checkpoint_ = 0;
   std::chrono::steady_clock::time_point last_checkpoint_;
 
-  std::mutex checkpoint_mu_;  // one record write at a time
+  std::mutex checkpoint_mu_;         // one record write at a time
   bool checkpoints_closed_ = false;  // under checkpoint_mu_: after Finish or DiscardCheckpoint
   bool discard_zeroes_ = false;
   std::atomic<bool> punch_supported_{true};

@@ -15,7 +15,8 @@ struct ArrayConfig {
   bool skip_tls_verify = false;  // STORAGE_SKIP_SSL_VERIFICATION=true|1|yes
   std::string ca_pem;            // STORAGE_CA_CERT: PEM certificates to trust instead of the system's
   std::chrono::milliseconds http_timeout{60000};  // STORAGE_HTTP_TIMEOUT_SECONDS
-  // Every key of the secret, for vendor keys (ONTAP_SVM, PURE_CLUSTER_PREFIX, POWERFLEX_SYSTEM_ID…).
+  // Every key of the secret, for vendor keys (ONTAP_SVM, STORAGE_PORT, STORAGE_ID, HOSTGROUP_ID_LIST,
+  // POWERFLEX_SYSTEM_ID…).
   std::map<std::string, std::string> values;
 
   // The base URL `https://<hostname>` (a scheme in `hostname` is kept).

@@ -55,8 +55,12 @@ class OpenStackEnvironment : public ::testing::Environment {
 const auto* const kEnv = ::testing::AddGlobalTestEnvironment(new OpenStackEnvironment);
 
 std::vector<std::string> PasswordEnv() {
-  return {"username=admin", "password=" + g_openstack->admin_password(), "projectName=admin",
-          "domainName=Default", "userDomainID=default", "projectDomainID=default",
+  return {"username=admin",
+          "password=" + g_openstack->admin_password(),
+          "projectName=admin",
+          "domainName=Default",
+          "userDomainID=default",
+          "projectDomainID=default",
           "regionName=" + g_openstack->region()};
 }
 
@@ -116,13 +120,16 @@ TEST(OpenstackPopulator, CopiesASparseImageVerifiedWithProgressOnTheMetricsEndpo
   double last = -1;
   EXPECT_TRUE(WaitFor(
       [&] {
-        last = testing::ScrapeProgress(url, "openstack_populator_progress", "11111111-2222-3333-4444-555555555555");
+        last = testing::ScrapeProgress(url, "openstack_populator_progress",
+                                       "11111111-2222-3333-4444-555555555555");
         return last == 100;
       },
       std::chrono::seconds(60), std::chrono::milliseconds(100)))
-      << "progress seen: " << last << "\n" << p.Log();
+      << "progress seen: " << last << "\n"
+      << p.Log();
   // As the controller does, keep scraping while the pod runs: the populator waits for that last scrape.
-  while (p.Running()) testing::ScrapeProgress(url, "openstack_populator_progress", "11111111-2222-3333-4444-555555555555");
+  while (p.Running())
+    testing::ScrapeProgress(url, "openstack_populator_progress", "11111111-2222-3333-4444-555555555555");
   ASSERT_EQ(p.Wait(), 0) << p.Log();
   EXPECT_TRUE(ReadFile(volume) == img.bytes) << "the volume holds the image's bytes";
   EXPECT_LE(Allocated(volume), 6 * kMiB) << "zero blocks were not written";
@@ -150,9 +157,10 @@ TEST(OpenstackPopulator, TokenAndApplicationCredentialAuthentication) {
   // A token obtained elsewhere (authType token).
   {
     std::string volume = g_dir->File("token-disk.img");
-    Populator p(Args(img.id, volume, 8 * kMiB),
-                {"authType=token", "token=" + g_openstack->AdminToken(), "regionName=" + g_openstack->region()},
-                g_dir->File("token.log"));
+    Populator p(
+        Args(img.id, volume, 8 * kMiB),
+        {"authType=token", "token=" + g_openstack->AdminToken(), "regionName=" + g_openstack->region()},
+        g_dir->File("token.log"));
     ASSERT_EQ(p.Wait(), 0) << p.Log();
     EXPECT_TRUE(ReadFile(volume) == img.bytes);
   }
@@ -292,8 +300,8 @@ TEST(OpenstackPopulator, KilledMidCopyResumesWithoutFetchingTheCheckpointedBytes
     fetched += r.end - r.begin;
     for (const auto& d : rec->done) {
       EXPECT_FALSE(r.begin < d.end && d.begin < r.end)
-          << "bytes " << r.begin << "-" << r.end << " were fetched again though the checkpoint holds " << d.begin
-          << "-" << d.end;
+          << "bytes " << r.begin << "-" << r.end << " were fetched again though the checkpoint holds "
+          << d.begin << "-" << d.end;
     }
   }
   uint64_t done = 0;

@@ -53,7 +53,9 @@ class OvirtPopulatorTest : public ::testing::Test {
     a.insert(a.end(), extra.begin(), extra.end());
     return a;
   }
-  std::vector<std::string> Env() { return {"user=admin@internal", "password=ovirt-lab", "cacert=" + sim_->ca_pem()}; }
+  std::vector<std::string> Env() {
+    return {"user=admin@internal", "password=ovirt-lab", "cacert=" + sim_->ca_pem()};
+  }
   bool Phase(const std::string& phase) {
     for (const auto& t : sim_->transfers()) {
       for (const auto& p : t.phases) {
@@ -79,13 +81,16 @@ TEST_F(OvirtPopulatorTest, FetchesOnlyTheDataExtentsVerifiedWithProgress) {
   double last = -1;
   EXPECT_TRUE(WaitFor(
       [&] {
-        last = testing::ScrapeProgress("https://127.0.0.1:" + std::to_string(port) + "/metrics", "ovirt_progress", kUid);
+        last = testing::ScrapeProgress("https://127.0.0.1:" + std::to_string(port) + "/metrics",
+                                       "ovirt_progress", kUid);
         return last == 100;
       },
       std::chrono::seconds(60), std::chrono::milliseconds(100)))
-      << last << "\n" << p.Log();
+      << last << "\n"
+      << p.Log();
   // As the controller does, keep scraping while the pod runs: the populator waits for that last scrape.
-  while (p.Running()) testing::ScrapeProgress("https://127.0.0.1:" + std::to_string(port) + "/metrics", "ovirt_progress", kUid);
+  while (p.Running())
+    testing::ScrapeProgress("https://127.0.0.1:" + std::to_string(port) + "/metrics", "ovirt_progress", kUid);
   ASSERT_EQ(p.Wait(), 0) << p.Log();
   EXPECT_TRUE(ReadFile(volume) == bytes_[disk]);
   EXPECT_LE(Allocated(volume), 6 * kMiB);
@@ -122,7 +127,8 @@ TEST_F(OvirtPopulatorTest, WrongBytesFromImageioFailVerificationAndCancelTheTran
   std::string log = p.Log();
   EXPECT_NE(log.find("verifying oVirt disk " + disk), std::string::npos) << log;
   EXPECT_NE(log.find("imageio's block checksum"), std::string::npos) << log;
-  EXPECT_TRUE(Phase("cancelled_user")) << "a failed copy cancels its transfer, so the disk is not left locked";
+  EXPECT_TRUE(Phase("cancelled_user"))
+      << "a failed copy cancels its transfer, so the disk is not left locked";
   EXPECT_FALSE(std::filesystem::exists(volume + ".hoist-checkpoint"));
 }
 
@@ -132,7 +138,8 @@ TEST_F(OvirtPopulatorTest, KilledMidCopyResumesFromTheCheckpointWithANewTransfer
   std::string disk = AddDisk("resume", 48 * kMiB, data);
   sim_->StallAt(24 * kMiB + 4096);  // inside a data extent
   std::string volume = dir_.File("resume.img");
-  Populator first(Args(disk, volume, 48 * kMiB, {"--checkpoint-interval=200ms"}), Env(), dir_.File("resume-1.log"));
+  Populator first(Args(disk, volume, 48 * kMiB, {"--checkpoint-interval=200ms"}), Env(),
+                  dir_.File("resume-1.log"));
   std::optional<sink::CheckpointRecord> rec;
   ASSERT_TRUE(WaitFor(
       [&] {
@@ -161,7 +168,8 @@ TEST_F(OvirtPopulatorTest, KilledMidCopyResumesFromTheCheckpointWithANewTransfer
   for (const auto& r : sim_->data_requests()) {
     for (const auto& d : rec->done) {
       EXPECT_FALSE(r.begin < d.end && d.begin < r.end)
-          << "bytes " << r.begin << "-" << r.end << " fetched again; the checkpoint holds " << d.begin << "-" << d.end;
+          << "bytes " << r.begin << "-" << r.end << " fetched again; the checkpoint holds " << d.begin << "-"
+          << d.end;
     }
   }
   EXPECT_EQ(sim_->active_transfers(), 0);
@@ -219,7 +227,8 @@ TEST_F(OvirtPopulatorTest, SimulatorPausesAnIdleTransferAndDropsItsTicket) {
   EXPECT_EQ(t.phase, "initializing");
   t = engine.WaitTransferring(t.id, std::chrono::seconds(10), {});
   EXPECT_EQ(engine.GetDisk(disk).status, "locked");
-  ASSERT_TRUE(WaitFor([&] { return engine.GetTransfer(t.id)->phase == "paused_system"; }, std::chrono::seconds(10)));
+  ASSERT_TRUE(
+      WaitFor([&] { return engine.GetTransfer(t.id)->phase == "paused_system"; }, std::chrono::seconds(10)));
   net::HttpRequest get;
   get.url = t.proxy_url;
   EXPECT_EQ(client.Do(get).status, 403) << "the ticket is gone";

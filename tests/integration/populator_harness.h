@@ -198,7 +198,8 @@ inline double ScrapeProgress(const std::string& url, const std::string& metric, 
 }
 
 template <typename Pred>
-bool WaitFor(Pred pred, std::chrono::milliseconds timeout, std::chrono::milliseconds step = std::chrono::milliseconds(50)) {
+bool WaitFor(Pred pred, std::chrono::milliseconds timeout,
+             std::chrono::milliseconds step = std::chrono::milliseconds(50)) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {
     if (pred()) return true;

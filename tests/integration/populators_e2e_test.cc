@@ -81,16 +81,17 @@ class E2eEnvironment : public ::testing::Environment {
     g->dir = std::make_unique<ScratchDir>("hoist-it-e2e");
     std::filesystem::create_directories(g->Dir());
     std::string bin = BinDir() + "/hoist-populator";
-    std::ofstream(g->Dir() + "/images.yaml") << "images:\n  quay.io/hoist/populator-ovirt:\n    entrypoint: [" << bin
-                                             << ", ovirt]\n  quay.io/hoist/populator-openstack:\n    entrypoint: ["
-                                             << bin << ", openstack]\n";
+    std::ofstream(g->Dir() + "/images.yaml")
+        << "images:\n  quay.io/hoist/populator-ovirt:\n    entrypoint: [" << bin
+        << ", ovirt]\n  quay.io/hoist/populator-openstack:\n    entrypoint: [" << bin << ", openstack]\n";
     int rc = 0;
     std::string out = Sh(BinDir() + "/hoist lab up --detach --log-level warn --dir " + g->Dir(), &rc);
     ASSERT_EQ(rc, 0) << out;
     out = g->Kubectl("apply -f " + SourceDir() + "/deploy/crds/", &rc);
     ASSERT_EQ(rc, 0) << out;
     g->Apply(
-        "apiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata: {name: e2e}\nprovisioner: lab.hoist.io/file\n"
+        "apiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata: {name: e2e}\nprovisioner: "
+        "lab.hoist.io/file\n"
         "reclaimPolicy: Delete\nvolumeBindingMode: Immediate\n");
     // Sources.
     g->ovirt = std::make_unique<lab::sim::ovirt::Simulator>();
@@ -101,9 +102,10 @@ class E2eEnvironment : public ::testing::Environment {
     g->glance_proxy->Start();
     g->openstack->SetImageEndpoint(g->glance_proxy->url());  // recorded, faults only when asked for
     // The controller.
-    std::vector<std::string> argv = {BinDir() + "/hoist-controller", "--kubeconfig=" + g->Dir() + "/kubeconfig",
-                                     "--metrics-address=127.0.0.1:0", "--scrape-interval=300ms",
-                                     "--leader-elect=false", "--kube-api-qps=0"};
+    std::vector<std::string> argv = {
+        BinDir() + "/hoist-controller",  "--kubeconfig=" + g->Dir() + "/kubeconfig",
+        "--metrics-address=127.0.0.1:0", "--scrape-interval=300ms",
+        "--leader-elect=false",          "--kube-api-qps=0"};
     std::string log = g->dir->File("controller.log");
     g->controller = fork();
     if (g->controller == 0) {
@@ -142,13 +144,18 @@ struct Target {
 
 // Creates the namespace, Secret, CR and target PVC.
 void Create(const Target& t, const std::string& kind, const std::string& cr_spec, const std::string& secret) {
-  g->Apply("apiVersion: v1\nkind: Namespace\nmetadata: {name: " + t.ns + "}\n---\napiVersion: v1\nkind: Secret\n"
-           "metadata: {name: source-secret, namespace: " + t.ns + "}\n" + secret + "\n---\n"
-           "apiVersion: forklift.konveyor.io/v1beta1\nkind: " + kind + "\nmetadata: {name: disk, namespace: " + t.ns +
-           "}\nspec:\n" + cr_spec + "\n---\napiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: " + t.pvc +
-           ", namespace: " + t.ns + "}\nspec:\n  accessModes: [ReadWriteOnce]\n  storageClassName: e2e\n  volumeMode: " +
-           (t.block ? "Block" : "Filesystem") + "\n  resources: {requests: {storage: \"" + std::to_string(t.size) +
-           "\"}}\n  dataSourceRef: {apiGroup: forklift.konveyor.io, kind: " + kind + ", name: disk}\n");
+  g->Apply("apiVersion: v1\nkind: Namespace\nmetadata: {name: " + t.ns +
+           "}\n---\napiVersion: v1\nkind: Secret\n"
+           "metadata: {name: source-secret, namespace: " +
+           t.ns + "}\n" + secret +
+           "\n---\n"
+           "apiVersion: forklift.konveyor.io/v1beta1\nkind: " +
+           kind + "\nmetadata: {name: disk, namespace: " + t.ns + "}\nspec:\n" + cr_spec +
+           "\n---\napiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: " + t.pvc + ", namespace: " +
+           t.ns + "}\nspec:\n  accessModes: [ReadWriteOnce]\n  storageClassName: e2e\n  volumeMode: " +
+           (t.block ? "Block" : "Filesystem") + "\n  resources: {requests: {storage: \"" +
+           std::to_string(t.size) + "\"}}\n  dataSourceRef: {apiGroup: forklift.konveyor.io, kind: " + kind +
+           ", name: disk}\n");
 }
 
 std::string Uid(const Target& t) {
@@ -167,7 +174,8 @@ std::string DataOf(const std::string& ns, const std::string& claim, bool block) 
 }
 
 // Waits for the target PVC to be Bound, collecting the CR's progress values on the way.
-bool WaitPopulated(const Target& t, const std::string& kind, std::vector<int>* progress, std::chrono::seconds timeout) {
+bool WaitPopulated(const Target& t, const std::string& kind, std::vector<int>* progress,
+                   std::chrono::seconds timeout) {
   return WaitFor(
       [&] {
         json cr = g->Get(kind + " -n " + t.ns + " disk");
@@ -194,7 +202,8 @@ pid_t PopulatorPid(const std::string& owner_uid) {
     pid_t pid = atoi(e->d_name);
     if (pid <= 0) continue;
     std::string cmd = ReadFile("/proc/" + std::string(e->d_name) + "/cmdline");
-    if (cmd.find("hoist-populator") != std::string::npos && cmd.find("--owner-uid=" + owner_uid) != std::string::npos) {
+    if (cmd.find("hoist-populator") != std::string::npos &&
+        cmd.find("--owner-uid=" + owner_uid) != std::string::npos) {
       found = pid;
     }
   }
@@ -206,11 +215,13 @@ std::string OvirtCr(const std::string& disk) {
   return "  engineUrl: " + g->ovirt->engine_url() + "\n  engineSecretName: source-secret\n  diskId: " + disk;
 }
 std::string OvirtSecret(const std::string& extra = "") {
-  return "data:\n  user: " + net::Base64Encode("admin@internal") + "\n  password: " + net::Base64Encode("ovirt-lab") +
+  return "data:\n  user: " + net::Base64Encode("admin@internal") +
+         "\n  password: " + net::Base64Encode("ovirt-lab") +
          "\n  ca.crt: " + net::Base64Encode(g->ovirt->ca_pem()) + extra;
 }
 std::string OpenstackCr(const std::string& image) {
-  return "  identityUrl: " + g->openstack->identity_url() + "\n  secretName: source-secret\n  imageId: " + image;
+  return "  identityUrl: " + g->openstack->identity_url() +
+         "\n  secretName: source-secret\n  imageId: " + image;
 }
 std::string OpenstackSecret(const std::string& extra = "") {
   return "stringData:\n  username: admin\n  password: " + g->openstack->admin_password() +
@@ -227,7 +238,8 @@ class PopulatorsE2e : public ::testing::TestWithParam<bool> {};  // Block?
 
 TEST_P(PopulatorsE2e, OvirtDiskLandsOnTheTargetPvc) {
   bool block = GetParam();
-  std::string raw = MakeImage(g->dir->File(std::string("ovirt-") + (block ? "b" : "f") + ".raw"), 24 * kMiB, {0, 7, 8, 23});
+  std::string raw =
+      MakeImage(g->dir->File(std::string("ovirt-") + (block ? "b" : "f") + ".raw"), 24 * kMiB, {0, 7, 8, 23});
   std::string disk = std::string("disk-ovirt-") + (block ? "block" : "fs");
   g->ovirt->AddDisk({disk, disk, raw, ""});
   Target t{std::string("ovirt-") + (block ? "block" : "fs"), "vm-disk-0", block, 28 * kMiB};
@@ -244,12 +256,14 @@ TEST_P(PopulatorsE2e, OvirtDiskLandsOnTheTargetPvc) {
 
 TEST_P(PopulatorsE2e, GlanceImageLandsOnTheTargetPvc) {
   bool block = GetParam();
-  std::string raw = MakeImage(g->dir->File(std::string("glance-") + (block ? "b" : "f") + ".raw"), 20 * kMiB, {1, 2, 19});
+  std::string raw =
+      MakeImage(g->dir->File(std::string("glance-") + (block ? "b" : "f") + ".raw"), 20 * kMiB, {1, 2, 19});
   std::string image = g->openstack->UploadImage(std::string("e2e-") + (block ? "block" : "fs"), raw);
   Target t{std::string("openstack-") + (block ? "block" : "fs"), "vm-disk-0", block, 24 * kMiB};
   Create(t, "OpenstackVolumePopulator", OpenstackCr(image), OpenstackSecret());
   std::vector<int> progress;
-  ASSERT_TRUE(WaitPopulated(t, "openstackvolumepopulator", &progress, std::chrono::seconds(120))) << PodLogs(t);
+  ASSERT_TRUE(WaitPopulated(t, "openstackvolumepopulator", &progress, std::chrono::seconds(120)))
+      << PodLogs(t);
   ExpectRising(progress);
   std::string data = ReadFile(DataOf(t.ns, t.pvc, block));
   ASSERT_GE(data.size(), 20 * kMiB);
@@ -276,7 +290,8 @@ TEST(PopulatorsE2eFailures, CorruptedTransfersFailVerificationWithAClearError) {
       << logs;
   EXPECT_NE(logs.find("verifying oVirt disk disk-corrupt"), std::string::npos) << logs;
   json pvc = g->Get("pvc -n " + t.ns + " " + t.pvc);
-  EXPECT_NE(pvc["status"].value("phase", ""), "Bound") << "a volume that failed verification is never handed over";
+  EXPECT_NE(pvc["status"].value("phase", ""), "Bound")
+      << "a volume that failed verification is never handed over";
   g->ovirt->CorruptAt(UINT64_MAX);
 
   // OpenStack: Glance itself serves changed bytes (its recorded hash stays).
@@ -316,8 +331,9 @@ sink::CheckpointRecord KillMidCopy(const Target& t, const std::function<bool()>&
           int fd = open(prime.c_str(), O_RDONLY);
           if (fd < 0) return false;
           off_t size = lseek(fd, 0, SEEK_END);
-          auto store = sink::MakeDeviceTailCheckpointStore(fd, (static_cast<uint64_t>(size) - sink::kTailCheckpointBytes) / 4096 * 4096,
-                                                           const_cast<sink::DeviceOps&>(sink::SystemDeviceOps()), prime);
+          auto store = sink::MakeDeviceTailCheckpointStore(
+              fd, (static_cast<uint64_t>(size) - sink::kTailCheckpointBytes) / 4096 * 4096,
+              const_cast<sink::DeviceOps&>(sink::SystemDeviceOps()), prime);
           rec = store->Read();
           close(fd);
         } else {
@@ -346,7 +362,8 @@ TEST(PopulatorsE2eResume, OvirtPodKilledMidCopyResumesOnBlock) {
   Target t{"ovirt-resume", "vm-disk-0", true, 34 * kMiB};  // 2 MiB beyond the disk: room for the record
   Create(t, "OvirtVolumePopulator", OvirtCr("disk-resume"),
          OvirtSecret("\n  HOIST_CHECKPOINT_INTERVAL: " + net::Base64Encode("200ms")));
-  sink::CheckpointRecord rec = KillMidCopy(t, [] { return g->ovirt->Stalled(); }, 16 * kMiB);
+  sink::CheckpointRecord rec = KillMidCopy(
+      t, [] { return g->ovirt->Stalled(); }, 16 * kMiB);
   ASSERT_FALSE(rec.done.empty());
   g->ovirt->ClearDataRequests();
   g->ovirt->Release();
@@ -358,7 +375,8 @@ TEST(PopulatorsE2eResume, OvirtPodKilledMidCopyResumesOnBlock) {
   for (const auto& r : g->ovirt->data_requests()) {
     for (const auto& d : rec.done) {
       EXPECT_FALSE(r.begin < d.end && d.begin < r.end)
-          << "bytes " << r.begin << "-" << r.end << " fetched again; the checkpoint held " << d.begin << "-" << d.end;
+          << "bytes " << r.begin << "-" << r.end << " fetched again; the checkpoint held " << d.begin << "-"
+          << d.end;
     }
   }
 }
@@ -368,18 +386,22 @@ TEST(PopulatorsE2eResume, OpenstackPodKilledMidCopyResumesOnFilesystem) {
   std::string image = g->openstack->UploadImage("e2e-resume", raw);
   g->glance_proxy->StallAt(16 * kMiB + 5);
   Target t{"openstack-resume", "vm-disk-0", false, 36 * kMiB};
-  Create(t, "OpenstackVolumePopulator", OpenstackCr(image), OpenstackSecret("\n  HOIST_CHECKPOINT_INTERVAL: 200ms"));
-  sink::CheckpointRecord rec = KillMidCopy(t, [] { return g->glance_proxy->Stalled(); }, 16 * kMiB);
+  Create(t, "OpenstackVolumePopulator", OpenstackCr(image),
+         OpenstackSecret("\n  HOIST_CHECKPOINT_INTERVAL: 200ms"));
+  sink::CheckpointRecord rec = KillMidCopy(
+      t, [] { return g->glance_proxy->Stalled(); }, 16 * kMiB);
   ASSERT_FALSE(rec.done.empty());
   g->glance_proxy->ClearRequests();
   g->glance_proxy->Release();
   std::vector<int> progress;
-  ASSERT_TRUE(WaitPopulated(t, "openstackvolumepopulator", &progress, std::chrono::seconds(180))) << PodLogs(t);
+  ASSERT_TRUE(WaitPopulated(t, "openstackvolumepopulator", &progress, std::chrono::seconds(180)))
+      << PodLogs(t);
   EXPECT_TRUE(ReadFile(DataOf(t.ns, t.pvc, false)) == ReadFile(raw));
   for (const auto& r : g->glance_proxy->requests()) {
     for (const auto& d : rec.done) {
       EXPECT_FALSE(r.begin < d.end && d.begin < r.end)
-          << "bytes " << r.begin << "-" << r.end << " fetched again; the checkpoint held " << d.begin << "-" << d.end;
+          << "bytes " << r.begin << "-" << r.end << " fetched again; the checkpoint held " << d.begin << "-"
+          << d.end;
     }
   }
 }

@@ -39,14 +39,16 @@ void BlockTerminationSignals() {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 }
 
-int RunHttpPopulator(std::string_view program, const populators::CommonFlags& flags, const char* progress_metric,
-                     const CopyFn& copy) {
+int RunHttpPopulator(std::string_view program, const populators::CommonFlags& flags,
+                     const char* progress_metric, const CopyFn& copy) {
   prom::Registry registry;
-  prom::Counter& progress = registry.AddCounterFamily(progress_metric, "Progress of volume population", {"ownerUID"})
-                                .WithLabels({flags.owner_uid});
-  prom::Gauge& bytes =
-      registry.AddGaugeFamily("hoist_populator_copied_bytes", "Bytes of the disk image on the volume", {"ownerUID"})
+  prom::Counter& progress =
+      registry.AddCounterFamily(progress_metric, "Progress of volume population", {"ownerUID"})
           .WithLabels({flags.owner_uid});
+  prom::Gauge& bytes = registry
+                           .AddGaugeFamily("hoist_populator_copied_bytes",
+                                           "Bytes of the disk image on the volume", {"ownerUID"})
+                           .WithLabels({flags.owner_uid});
 
   populators::MetricsEndpointOptions mo;
   mo.listen = flags.metrics_listen;
@@ -97,8 +99,10 @@ int RunHttpPopulator(std::string_view program, const populators::CommonFlags& fl
       log::Info("populator", "no final scrape arrived; exiting anyway");
     }
   } catch (const Error& e) {
-    rc = (e.error_class() == ErrorClass::kCancelled && signal_seen.load() != 0) ? 128 + signal_seen.load() : 1;
-    log::Error("populator", "failed", {{"class", std::string(ErrorClassName(e.error_class()))}, {"error", e.what()}});
+    rc =
+        (e.error_class() == ErrorClass::kCancelled && signal_seen.load() != 0) ? 128 + signal_seen.load() : 1;
+    log::Error("populator", "failed",
+               {{"class", std::string(ErrorClassName(e.error_class()))}, {"error", e.what()}});
     std::fprintf(stderr, "%.*s: %s\n", static_cast<int>(program.size()), program.data(), e.what());
     WriteTerminationMessage(e.what());
   } catch (const std::exception& e) {

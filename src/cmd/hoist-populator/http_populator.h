@@ -14,7 +14,7 @@
 namespace hoist::prom {
 class Counter;
 class Gauge;
-}
+}  // namespace hoist::prom
 
 namespace hoist::cli {
 
@@ -23,11 +23,11 @@ namespace hoist::cli {
 void BlockTerminationSignals();
 
 using CopyFn = std::function<populators::CopyResult(prom::Counter& progress, prom::Gauge* bytes_done,
-                                                     std::stop_token stop)>;
+                                                    std::stop_token stop)>;
 
 // Serves `progress_metric{ownerUID}` (Forklift's name) and runs `copy`. Exit codes: 0 success, 1 failure,
 // 143 stopped by a signal (the checkpoint was written), 2 bad arguments (handled by the caller).
-int RunHttpPopulator(std::string_view program, const populators::CommonFlags& flags, const char* progress_metric,
-                     const CopyFn& copy);
+int RunHttpPopulator(std::string_view program, const populators::CommonFlags& flags,
+                     const char* progress_metric, const CopyFn& copy);
 
 }  // namespace hoist::cli

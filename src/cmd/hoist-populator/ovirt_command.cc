@@ -27,7 +27,9 @@ int Ovirt(const std::vector<std::string>& args) {
                           });
 }
 
-HOIST_REGISTER_COMMAND({{"ovirt"}, "copy an oVirt disk into the volume (Forklift's ovirt-populator contract)", Ovirt});
+HOIST_REGISTER_COMMAND({{"ovirt"},
+                        "copy an oVirt disk into the volume (Forklift's ovirt-populator contract)",
+                        Ovirt});
 
 }  // namespace
 }  // namespace hoist::cli

@@ -64,8 +64,8 @@ void MakeDisk(const std::string& path, uint64_t size, const std::vector<uint64_t
 
 void Bar(int percent) {
   int width = 40, fill = percent * width / 100;
-  std::printf("\r      progress [%s%s] %3d%%", std::string(fill, '#').c_str(), std::string(width - fill, '.').c_str(),
-              percent);
+  std::printf("\r      progress [%s%s] %3d%%", std::string(fill, '#').c_str(),
+              std::string(width - fill, '.').c_str(), percent);
   std::fflush(stdout);
 }
 
@@ -74,18 +74,26 @@ int Demo(const std::string& kind, const std::vector<std::string>& args) {
   bool keep = false, verbose = false, block = false;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
-    if (a == "--dir" && i + 1 < args.size()) dir = args[++i];
-    else if (a.rfind("--dir=", 0) == 0) dir = a.substr(6);
-    else if (a == "--crds" && i + 1 < args.size()) crds = args[++i];
-    else if (a.rfind("--crds=", 0) == 0) crds = a.substr(7);
-    else if (a == "--block") block = true;
-    else if (a == "--keep") keep = true;
-    else if (a == "-v" || a == "--verbose") verbose = true;
+    if (a == "--dir" && i + 1 < args.size())
+      dir = args[++i];
+    else if (a.rfind("--dir=", 0) == 0)
+      dir = a.substr(6);
+    else if (a == "--crds" && i + 1 < args.size())
+      crds = args[++i];
+    else if (a.rfind("--crds=", 0) == 0)
+      crds = a.substr(7);
+    else if (a == "--block")
+      block = true;
+    else if (a == "--keep")
+      keep = true;
+    else if (a == "-v" || a == "--verbose")
+      verbose = true;
     else {
       std::printf(
           "usage: hoist lab demo %s [--block] [--dir DIR] [--crds DIR] [--keep] [--verbose]\n\n"
           "Brings a lab up with hoist-controller, %s, creates a Secret, an %s and a\n"
-          "PVC whose dataSourceRef names it (volumeMode Filesystem, or Block with --block), shows the CR's progress\n"
+          "PVC whose dataSourceRef names it (volumeMode Filesystem, or Block with --block), shows the CR's "
+          "progress\n"
           "while hoist-populator %s fills the volume, and checks the volume's bytes against the source.\n"
           "--crds: the CRD manifests (default deploy/crds, run from the source tree).\n",
           kind.c_str(),
@@ -97,22 +105,25 @@ int Demo(const std::string& kind, const std::vector<std::string>& args) {
   // The prime PVC going Lost after the rebind is the lab binder's warning, and expected here.
   if (!verbose) log::SetLevel(log::Level::kError);
   if (!fs::is_directory(crds)) {
-    std::fprintf(stderr, "hoist lab demo %s: no CRD manifests in %s — run from the source tree or pass --crds\n",
+    std::fprintf(stderr,
+                 "hoist lab demo %s: no CRD manifests in %s — run from the source tree or pass --crds\n",
                  kind.c_str(), crds.c_str());
     return 2;
   }
   const std::string bin = SelfDir();
   for (const char* p : {"hoist-populator", "hoist-controller"}) {
     if (!fs::exists(bin + "/" + p)) {
-      std::fprintf(stderr, "hoist lab demo %s: %s/%s is missing — build it (cmake --build <tree> --target %s)\n",
+      std::fprintf(stderr,
+                   "hoist lab demo %s: %s/%s is missing — build it (cmake --build <tree> --target %s)\n",
                    kind.c_str(), bin.c_str(), p, p);
       return 2;
     }
   }
   bool temp = dir.empty();
   if (temp) {
-    std::string tmpl = (fs::exists("/dev/shm") ? std::string("/dev/shm") : fs::temp_directory_path().string()) +
-                       "/hoist-demo-" + kind + "-XXXXXX";
+    std::string tmpl =
+        (fs::exists("/dev/shm") ? std::string("/dev/shm") : fs::temp_directory_path().string()) +
+        "/hoist-demo-" + kind + "-XXXXXX";
     if (!mkdtemp(tmpl.data())) {
       std::perror("mkdtemp");
       return 1;
@@ -134,8 +145,8 @@ int Demo(const std::string& kind, const std::vector<std::string>& args) {
     lab::ClusterOptions opts;
     opts.dir = dir + "/lab";
     fs::create_directories(opts.dir);
-    std::ofstream(opts.dir + "/images.yaml") << "images:\n  " << image << ":\n    entrypoint: [" << bin
-                                             << "/hoist-populator, " << kind << "]\n";
+    std::ofstream(opts.dir + "/images.yaml")
+        << "images:\n  " << image << ":\n    entrypoint: [" << bin << "/hoist-populator, " << kind << "]\n";
     lab::Cluster cluster(opts);
     cluster.Start();
     lab::Store& store = cluster.store();
@@ -153,7 +164,8 @@ int Demo(const std::string& kind, const std::vector<std::string>& args) {
     std::unique_ptr<lab::OpenStack> os;
     Json secret = {{"apiVersion", "v1"}, {"kind", "Secret"}, {"metadata", {{"name", "source"}}}};
     if (ovirt) {
-      std::printf("[2/6] starting the lab oVirt engine + imageio; disk \"demo-disk\": 256 MiB, 32 MiB of data\n");
+      std::printf(
+          "[2/6] starting the lab oVirt engine + imageio; disk \"demo-disk\": 256 MiB, 32 MiB of data\n");
       sim = std::make_unique<lab::sim::ovirt::Simulator>();
       sim->Start();
       sim->AddDisk({"5a1d7e2c-demo-disk", "demo-disk", disk, ""});
@@ -162,10 +174,13 @@ int Demo(const std::string& kind, const std::vector<std::string>& args) {
                         {"ca.crt", net::Base64Encode(sim->ca_pem())}};
       cr_kind = "OvirtVolumePopulator";
       cr_resource = "ovirtvolumepopulators";
-      cr_spec = {{"engineUrl", sim->engine_url()}, {"engineSecretName", "source"}, {"diskId", "5a1d7e2c-demo-disk"}};
+      cr_spec = {
+          {"engineUrl", sim->engine_url()}, {"engineSecretName", "source"}, {"diskId", "5a1d7e2c-demo-disk"}};
       std::printf("      engine %s\n", sim->engine_url().c_str());
     } else {
-      std::printf("[2/6] starting Keystone and Glance (about 15 s) and uploading image \"demo-disk\" (256 MiB, 32 MiB of data)\n");
+      std::printf(
+          "[2/6] starting Keystone and Glance (about 15 s) and uploading image \"demo-disk\" (256 MiB, 32 "
+          "MiB of data)\n");
       std::fflush(stdout);
       os = std::make_unique<lab::OpenStack>(lab::OpenStackOptions{.dir = dir + "/openstack"});
       os->Start();
@@ -178,12 +193,12 @@ int Demo(const std::string& kind, const std::vector<std::string>& args) {
       cr_kind = "OpenstackVolumePopulator";
       cr_resource = "openstackvolumepopulators";
       cr_spec = {{"identityUrl", os->identity_url()}, {"secretName", "source"}, {"imageId", id}};
-      std::printf("      Keystone %s, Glance %s, image %s\n", os->identity_url().c_str(), os->glance_url().c_str(),
-                  id.c_str());
+      std::printf("      Keystone %s, Glance %s, image %s\n", os->identity_url().c_str(),
+                  os->glance_url().c_str(), id.c_str());
     }
 
-    std::printf("[3/6] starting hoist-controller (%s=%s)\n", ovirt ? "OVIRT_POPULATOR_IMAGE" : "OPENSTACK_POPULATOR_IMAGE",
-                image.c_str());
+    std::printf("[3/6] starting hoist-controller (%s=%s)\n",
+                ovirt ? "OVIRT_POPULATOR_IMAGE" : "OPENSTACK_POPULATOR_IMAGE", image.c_str());
     std::string log = dir + "/controller.log";
     controller = fork();
     if (controller == 0) {
@@ -192,13 +207,15 @@ int Demo(const std::string& kind, const std::vector<std::string>& args) {
       dup2(fd, 2);
       setenv(ovirt ? "OVIRT_POPULATOR_IMAGE" : "OPENSTACK_POPULATOR_IMAGE", image.c_str(), 1);
       std::string kc = "--kubeconfig=" + cluster.kubeconfig_path();
-      execl((bin + "/hoist-controller").c_str(), "hoist-controller", kc.c_str(), "--metrics-address=127.0.0.1:0",
-            "--leader-elect=false", "--scrape-interval=500ms", static_cast<char*>(nullptr));
+      execl((bin + "/hoist-controller").c_str(), "hoist-controller", kc.c_str(),
+            "--metrics-address=127.0.0.1:0", "--leader-elect=false", "--scrape-interval=500ms",
+            static_cast<char*>(nullptr));
       _exit(127);
     }
 
-    std::printf("[4/6] creating Secret source, %s disk and PVC vm-disk-0 (%s, 300Mi) with dataSourceRef → disk\n",
-                cr_kind.c_str(), block ? "Block" : "Filesystem");
+    std::printf(
+        "[4/6] creating Secret source, %s disk and PVC vm-disk-0 (%s, 300Mi) with dataSourceRef → disk\n",
+        cr_kind.c_str(), block ? "Block" : "Filesystem");
     if (!store.TryGet(*store.FindType("storage.k8s.io", "storageclasses"), "", "demo-file")) {
       store.Create(*store.FindType("storage.k8s.io", "storageclasses"), "",
                    {{"apiVersion", "storage.k8s.io/v1"},
@@ -211,19 +228,24 @@ int Demo(const std::string& kind, const std::vector<std::string>& args) {
     store.Create(t.secrets, "default", secret);
     auto cr_type = *store.FindType("forklift.konveyor.io", cr_resource);
     store.Create(cr_type, "default",
-                 {{"apiVersion", "forklift.konveyor.io/v1beta1"}, {"kind", cr_kind}, {"metadata", {{"name", "disk"}}}, {"spec", cr_spec}});
-    store.Create(t.pvcs, "default",
-                 {{"apiVersion", "v1"},
-                  {"kind", "PersistentVolumeClaim"},
-                  {"metadata", {{"name", "vm-disk-0"}}},
-                  {"spec",
-                   {{"accessModes", {"ReadWriteOnce"}},
-                    {"volumeMode", block ? "Block" : "Filesystem"},
-                    {"storageClassName", "demo-file"},
-                    {"resources", {{"requests", {{"storage", "300Mi"}}}}},
-                    {"dataSourceRef", {{"apiGroup", "forklift.konveyor.io"}, {"kind", cr_kind}, {"name", "disk"}}}}}});
+                 {{"apiVersion", "forklift.konveyor.io/v1beta1"},
+                  {"kind", cr_kind},
+                  {"metadata", {{"name", "disk"}}},
+                  {"spec", cr_spec}});
+    store.Create(
+        t.pvcs, "default",
+        {{"apiVersion", "v1"},
+         {"kind", "PersistentVolumeClaim"},
+         {"metadata", {{"name", "vm-disk-0"}}},
+         {"spec",
+          {{"accessModes", {"ReadWriteOnce"}},
+           {"volumeMode", block ? "Block" : "Filesystem"},
+           {"storageClassName", "demo-file"},
+           {"resources", {{"requests", {{"storage", "300Mi"}}}}},
+           {"dataSourceRef", {{"apiGroup", "forklift.konveyor.io"}, {"kind", cr_kind}, {"name", "disk"}}}}}});
 
-    std::printf("[5/6] the controller creates prime PVC and pod populate-<uid>; hoist-populator %s copies:\n", kind.c_str());
+    std::printf("[5/6] the controller creates prime PVC and pod populate-<uid>; hoist-populator %s copies:\n",
+                kind.c_str());
     auto start = std::chrono::steady_clock::now();
     auto deadline = start + std::chrono::minutes(3);
     int shown = -1;
@@ -239,12 +261,14 @@ int Demo(const std::string& kind, const std::vector<std::string>& args) {
       pvc = store.Get(t.pvcs, "default", "vm-disk-0");
       if (GetString(pvc, "/status/phase") == "Bound" && percent == 100) break;
       if (std::chrono::steady_clock::now() > deadline) {
-        throw TransientError("the PVC was not populated within 3 minutes; see " + log + " and " + dir + "/lab/pods");
+        throw TransientError("the PVC was not populated within 3 minutes; see " + log + " and " + dir +
+                             "/lab/pods");
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    std::printf("\n      PVC vm-disk-0 Bound to %s after %.1f s\n", GetString(pvc, "/spec/volumeName").c_str(), secs);
+    std::printf("\n      PVC vm-disk-0 Bound to %s after %.1f s\n",
+                GetString(pvc, "/spec/volumeName").c_str(), secs);
 
     Json pv = store.Get(t.pvs, "", GetString(pvc, "/spec/volumeName"));
     std::string path = lab::Annotation(pv, lab::kAnnDataPath);
@@ -253,8 +277,9 @@ int Demo(const std::string& kind, const std::vector<std::string>& args) {
     bool same = got.size() >= want.size() && got.compare(0, want.size(), want) == 0;
     struct stat st {};
     stat(path.c_str(), &st);
-    std::printf("[6/6] volume data %s: %s the source's %llu bytes; %llu MiB allocated of %llu MiB\n", path.c_str(),
-                same ? "equal to" : "DIFFERENT from", static_cast<unsigned long long>(want.size()),
+    std::printf("[6/6] volume data %s: %s the source's %llu bytes; %llu MiB allocated of %llu MiB\n",
+                path.c_str(), same ? "equal to" : "DIFFERENT from",
+                static_cast<unsigned long long>(want.size()),
                 static_cast<unsigned long long>(st.st_blocks * 512 / kMiB),
                 static_cast<unsigned long long>(got.size() / kMiB));
     kill(controller, SIGTERM);
@@ -282,9 +307,10 @@ int Demo(const std::string& kind, const std::vector<std::string>& args) {
 HOIST_REGISTER_COMMAND({{"lab", "demo", "ovirt"},
                         "an oVirt disk into a PVC: controller, populator pod, progress, bytes checked",
                         [](const std::vector<std::string>& a) { return Demo("ovirt", a); }});
-HOIST_REGISTER_COMMAND({{"lab", "demo", "openstack"},
-                        "a Glance image into a PVC: real Keystone + Glance, controller, progress, bytes checked",
-                        [](const std::vector<std::string>& a) { return Demo("openstack", a); }});
+HOIST_REGISTER_COMMAND(
+    {{"lab", "demo", "openstack"},
+     "a Glance image into a PVC: real Keystone + Glance, controller, progress, bytes checked",
+     [](const std::vector<std::string>& a) { return Demo("openstack", a); }});
 
 }  // namespace
 }  // namespace hoist::cli

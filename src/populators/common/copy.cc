@@ -20,8 +20,10 @@ std::vector<Range> Intersect(const std::vector<Range>& a, const std::vector<Rang
     uint64_t lo = std::max(a[i].begin, b[j].begin);
     uint64_t hi = std::min(a[i].end, b[j].end);
     if (lo < hi) out.push_back({lo, hi});
-    if (a[i].end < b[j].end) ++i;
-    else ++j;
+    if (a[i].end < b[j].end)
+      ++i;
+    else
+      ++j;
   }
   return out;
 }
@@ -69,9 +71,9 @@ CopyResult CopyImage(net::HttpClient& client, const CopyPlan& plan, prom::Counte
              {"done_bytes", result.resumed_bytes},
              {"checkpoint", sink.CheckpointLocation()}});
 
-  ProgressReporter progress(progress_counter, bytes_done, [&sink] { return sink.DoneBytes(); }, plan.size,
-                            plan.what, std::chrono::seconds(1), std::chrono::seconds(15),
-                            [&sink] { sink.CheckpointIfDue(); });
+  ProgressReporter progress(
+      progress_counter, bytes_done, [&sink] { return sink.DoneBytes(); }, plan.size, plan.what,
+      std::chrono::seconds(1), std::chrono::seconds(15), [&sink] { sink.CheckpointIfDue(); });
 
   std::unique_ptr<StreamDigest> digest;
   try {
@@ -114,13 +116,15 @@ CopyResult CopyImage(net::HttpClient& client, const CopyPlan& plan, prom::Counte
       log::Warn("copy", "the source gave no checksum; the copy is not verified", {{"source", plan.what}});
     } else if (actual != expected) {
       sink.DiscardCheckpoint();
-      throw TransientError("verifying " + plan.what + " on " + plan.volume_path + ": the data on the volume has " +
-                           v.algorithm + " " + actual + " but " + v.expected_from + " is " + expected +
+      throw TransientError("verifying " + plan.what + " on " + plan.volume_path +
+                           ": the data on the volume has " + v.algorithm + " " + actual + " but " +
+                           v.expected_from + " is " + expected +
                            " — the bytes received differ from the source's; the copy starts over on the next "
                            "attempt (check the network path and the source storage if it happens again)");
     } else {
       result.checksum = actual;
-      log::Info("copy", "verified", {{"source", plan.what}, {"algorithm", v.algorithm}, {"checksum", actual}});
+      log::Info("copy", "verified",
+                {{"source", plan.what}, {"algorithm", v.algorithm}, {"checksum", actual}});
     }
   }
 

@@ -20,14 +20,14 @@ class HttpClient;
 namespace hoist::prom {
 class Counter;
 class Gauge;
-}
+}  // namespace hoist::prom
 
 namespace hoist::populators {
 
 struct Verification {
   enum class Kind { kNone, kStream, kBlocks };
   Kind kind = Kind::kNone;
-  std::string algorithm;         // OpenSSL digest name: sha512, sha256, md5
+  std::string algorithm;          // OpenSSL digest name: sha512, sha256, md5
   uint64_t block_size = 4 << 20;  // kBlocks
   // The source's checksum (lowercase hex), asked for after the download; may block (a server
   // computing it). "" means the source could not say: the copy is not verified (logged).
@@ -65,8 +65,10 @@ CopyResult CopyImage(net::HttpClient& client, const CopyPlan& plan, prom::Counte
                      prom::Gauge* bytes_done, std::stop_token stop);
 
 // The parts of `zero` that are also in `pending` (both sorted and disjoint).
-std::vector<sink::Range> Intersect(const std::vector<sink::Range>& zero, const std::vector<sink::Range>& pending);
+std::vector<sink::Range> Intersect(const std::vector<sink::Range>& zero,
+                                   const std::vector<sink::Range>& pending);
 // `all` minus `remove` (both sorted and disjoint).
-std::vector<sink::Range> Subtract(const std::vector<sink::Range>& all, const std::vector<sink::Range>& remove);
+std::vector<sink::Range> Subtract(const std::vector<sink::Range>& all,
+                                  const std::vector<sink::Range>& remove);
 
 }  // namespace hoist::populators

@@ -32,7 +32,8 @@ class Buffer {
   explicit Buffer(size_t capacity)
       : data_(static_cast<std::byte*>(std::aligned_alloc(4096, (capacity + 4095) / 4096 * 4096))),
         capacity_(capacity) {
-    if (!data_) throw BugError("out of memory allocating a " + std::to_string(capacity) + "-byte download buffer");
+    if (!data_)
+      throw BugError("out of memory allocating a " + std::to_string(capacity) + "-byte download buffer");
   }
   std::byte* data() { return data_.get(); }
   size_t capacity() const { return capacity_; }
@@ -71,7 +72,8 @@ std::string Excerpt(const std::string& body) {
 
 class Fetcher {
  public:
-  Fetcher(net::HttpClient& client, const FetchTarget& target, sink::DiskSink& sink, const DownloadOptions& options)
+  Fetcher(net::HttpClient& client, const FetchTarget& target, sink::DiskSink& sink,
+          const DownloadOptions& options)
       : client_(client), target_(target), sink_(sink), options_(options) {}
 
   enum class Outcome { kDone, kNotRanged };
@@ -110,7 +112,8 @@ class Fetcher {
           auto cr = ParseContentRange(h.Get("Content-Range"));
           if (!cr || cr->first != pos || cr->last > range.end - 1) {
             throw TransientError(target_.what + ": asked for " + RangeText(pos, range.end) +
-                                 ", the server answered with Content-Range \"" + h.Get("Content-Range") + "\"");
+                                 ", the server answered with Content-Range \"" + h.Get("Content-Range") +
+                                 "\"");
           }
         }
       };
@@ -323,7 +326,8 @@ std::vector<Range> SplitIntoChunks(const std::vector<Range>& ranges, uint64_t ch
 }
 
 DownloadStats Download(net::HttpClient& client, const FetchTarget& target, sink::DiskSink& sink,
-                       const std::vector<Range>& ranges, const DownloadOptions& options, std::stop_token stop) {
+                       const std::vector<Range>& ranges, const DownloadOptions& options,
+                       std::stop_token stop) {
   std::vector<Range> chunks = SplitIntoChunks(ranges, options.chunk_bytes);
   Fetcher fetcher(client, target, sink, options);
   if (chunks.empty()) return fetcher.Stats(true);

@@ -41,8 +41,8 @@ struct DownloadOptions {
   uint64_t write_bytes = 1ull << 20;        // a connection's buffer: the size of writes to the sink
   size_t receive_buffer_bytes = 256 << 10;  // libcurl's buffer
   std::chrono::milliseconds idle_timeout{60000};
-  int attempts = 5;                                 // per chunk, counted since its last progress
-  std::chrono::milliseconds retry_delay{500};       // doubled after each failed attempt
+  int attempts = 5;                            // per chunk, counted since its last progress
+  std::chrono::milliseconds retry_delay{500};  // doubled after each failed attempt
   uint64_t coalesce_gap = 1ull << 20;  // CopyImage: known-zero gaps smaller than this are fetched through
 };
 

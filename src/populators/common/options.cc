@@ -13,10 +13,12 @@ CommonFlagSet::CommonFlagSet(FlagSet& flags)
       cr_namespace_(flags.String("cr-namespace", "", "its namespace")),
       owner_uid_(flags.String("owner-uid", "", "the target PVC's UID (label of the progress metric)")),
       pvc_size_(flags.Int("pvc-size", 0, "the target PVC's size in bytes")),
-      metrics_listen_(flags.String("metrics-listen", "", "host:port of /metrics (default: the pod's address, 8443)")
-                          .Env("HOIST_METRICS_LISTEN")),
-      final_scrape_wait_(flags.Duration("final-scrape-wait", 10000, "how long a finished populator waits to be scraped")
-                             .Env("HOIST_FINAL_SCRAPE_WAIT")) {}
+      metrics_listen_(
+          flags.String("metrics-listen", "", "host:port of /metrics (default: the pod's address, 8443)")
+              .Env("HOIST_METRICS_LISTEN")),
+      final_scrape_wait_(
+          flags.Duration("final-scrape-wait", 10000, "how long a finished populator waits to be scraped")
+              .Env("HOIST_FINAL_SCRAPE_WAIT")) {}
 
 CommonFlags CommonFlagSet::Read(std::string_view program) const {
   CommonFlags c;
@@ -28,9 +30,10 @@ CommonFlags CommonFlagSet::Read(std::string_view program) const {
   c.metrics_listen = *metrics_listen_;
   c.final_scrape_wait_ms = *final_scrape_wait_;
   if (c.volume_path.empty()) {
-    throw PreconditionError(std::string(program) +
-                            ": --volume-path is required (/mnt/disk.img for volumeMode Filesystem, /dev/block "
-                            "for volumeMode Block)");
+    throw PreconditionError(
+        std::string(program) +
+        ": --volume-path is required (/mnt/disk.img for volumeMode Filesystem, /dev/block "
+        "for volumeMode Block)");
   }
   if (*pvc_size_ <= 0) {
     throw PreconditionError(std::string(program) + ": --pvc-size must be a positive number of bytes, got " +
@@ -54,7 +57,8 @@ bool EnvBool(const char* key, bool fallback) {
   if (v.empty()) return fallback;
   auto b = ParseGoBool(v);
   if (!b) {
-    throw PreconditionError("the secret's key " + std::string(key) + " must be true or false, got '" + v + "'");
+    throw PreconditionError("the secret's key " + std::string(key) + " must be true or false, got '" + v +
+                            "'");
   }
   return *b;
 }

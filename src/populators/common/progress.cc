@@ -9,9 +9,9 @@
 namespace hoist::populators {
 
 ProgressReporter::ProgressReporter(prom::Counter& percent, prom::Gauge* bytes_gauge,
-                                   std::function<uint64_t()> done_bytes, uint64_t total_bytes, std::string what,
-                                   std::chrono::milliseconds period, std::chrono::milliseconds log_every,
-                                   std::function<void()> on_tick)
+                                   std::function<uint64_t()> done_bytes, uint64_t total_bytes,
+                                   std::string what, std::chrono::milliseconds period,
+                                   std::chrono::milliseconds log_every, std::function<void()> on_tick)
     : percent_(percent),
       bytes_gauge_(bytes_gauge),
       done_bytes_(std::move(done_bytes)),

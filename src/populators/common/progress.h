@@ -16,7 +16,7 @@
 namespace hoist::prom {
 class Counter;
 class Gauge;
-}
+}  // namespace hoist::prom
 
 namespace hoist::populators {
 

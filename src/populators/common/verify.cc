@@ -75,7 +75,8 @@ bool AllZero(const std::byte* p, size_t n) {
 }
 
 // Hashes [pos, pos+n) of the sink into `c`, skipping holes (hashed as zeros without reading).
-void HashRange(const sink::DiskSink& sink, EVP_MD_CTX* c, uint64_t pos, uint64_t n, std::vector<std::byte>& buf) {
+void HashRange(const sink::DiskSink& sink, EVP_MD_CTX* c, uint64_t pos, uint64_t n,
+               std::vector<std::byte>& buf) {
   const uint64_t end = pos + n;
   while (pos < end) {
     uint64_t data = std::min(end, sink.NextDataOffset(pos));
@@ -93,7 +94,9 @@ void HashRange(const sink::DiskSink& sink, EVP_MD_CTX* c, uint64_t pos, uint64_t
 
 }  // namespace
 
-bool DigestAvailable(const std::string& algorithm) { return EVP_get_digestbyname(algorithm.c_str()) != nullptr; }
+bool DigestAvailable(const std::string& algorithm) {
+  return EVP_get_digestbyname(algorithm.c_str()) != nullptr;
+}
 
 std::string HexDigest(const std::string& algorithm, std::string_view data) {
   Ctx c = NewCtx(Md(algorithm));

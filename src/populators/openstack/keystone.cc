@@ -103,9 +103,9 @@ std::string AuthRequestBody(const Credentials& c) {
   json identity;
   bool scoped = true;
   if (type.empty() || type == "password") {
-    if (c.password.empty()) throw PreconditionError("Keystone password authentication needs the secret key password");
-    identity = {{"methods", {"password"}},
-                {"password", {{"user", UserRef(c, "password")}}}};
+    if (c.password.empty())
+      throw PreconditionError("Keystone password authentication needs the secret key password");
+    identity = {{"methods", {"password"}}, {"password", {{"user", UserRef(c, "password")}}}};
     identity["password"]["user"]["password"] = c.password;
   } else if (type == "token") {
     if (c.token.empty()) throw PreconditionError("Keystone token authentication needs the secret key token");
@@ -167,7 +167,8 @@ std::vector<CatalogService> ParseCatalog(const std::string& token_response) {
 std::string SelectEndpoint(const std::vector<CatalogService>& catalog, const std::string& type,
                            const std::string& interface, const std::string& region) {
   std::string iface = interface.empty() ? "public" : Lower(interface);
-  if (iface.size() > 3 && iface.substr(iface.size() - 3) == "url") iface.resize(iface.size() - 3);  // publicURL
+  if (iface.size() > 3 && iface.substr(iface.size() - 3) == "url")
+    iface.resize(iface.size() - 3);  // publicURL
   std::string seen;
   for (const auto& s : catalog) {
     if (s.type != type) continue;
@@ -220,9 +221,10 @@ void Keystone::Authenticate() {
     throw Error(e.error_class(), std::string("authenticating to Keystone: ") + e.what());
   }
   if (resp.status == 401 || resp.status == 403 || resp.status == 404 || resp.status == 400) {
-    throw PreconditionError("Keystone at " + v3_url_ + " refused the authentication (HTTP " +
-                            std::to_string(resp.status) + ": " + KeystoneMessage(resp.body) +
-                            ") — check the user, password or token, the project and the domains in the secret");
+    throw PreconditionError(
+        "Keystone at " + v3_url_ + " refused the authentication (HTTP " + std::to_string(resp.status) + ": " +
+        KeystoneMessage(resp.body) +
+        ") — check the user, password or token, the project and the domains in the secret");
   }
   if (resp.status != 201 && resp.status != 200) {
     std::string what = "Keystone at " + v3_url_ + " answered the authentication with HTTP " +

@@ -14,7 +14,6 @@
 namespace hoist::populators::openstack {
 namespace {
 
-
 void SleepFor(std::chrono::milliseconds d, std::stop_token stop) {
   std::mutex m;
   std::condition_variable_any cv;
@@ -22,7 +21,8 @@ void SleepFor(std::chrono::milliseconds d, std::stop_token stop) {
   cv.wait_for(lock, stop, d, [] { return false; });
 }
 
-ImageInfo GetImage(net::HttpClient& client, Keystone& keystone, const std::string& url, const std::string& id) {
+ImageInfo GetImage(net::HttpClient& client, Keystone& keystone, const std::string& url,
+                   const std::string& id) {
   for (int attempt = 0;; ++attempt) {
     net::HttpRequest req;
     req.url = url;
@@ -40,11 +40,13 @@ ImageInfo GetImage(net::HttpClient& client, Keystone& keystone, const std::strin
       continue;
     }
     if (resp.status == 404) {
-      throw PreconditionError("Glance image " + id + " does not exist (404) — check the imageId of the "
+      throw PreconditionError("Glance image " + id +
+                              " does not exist (404) — check the imageId of the "
                               "OpenstackVolumePopulator and that the project in the secret can see it");
     }
     if (resp.status == 403 || resp.status == 401) {
-      throw PreconditionError("Glance refused access to image " + id + " (HTTP " + std::to_string(resp.status) +
+      throw PreconditionError("Glance refused access to image " + id + " (HTTP " +
+                              std::to_string(resp.status) +
                               ") — check the project and roles of the user in the secret");
     }
     if (resp.status != 200) {
@@ -69,12 +71,15 @@ PopulateOptions OptionsFromCommandLine(const std::vector<std::string>& args) {
   CommonFlagSet common(flags);
   auto& endpoint = flags.String("endpoint", "", "the Keystone URL (the CR's identityUrl)");
   auto& image_id = flags.String("image-id", "", "the Glance image (the CR's imageId)");
-  auto& connections = flags.Int("connections", 4, "parallel Range connections to Glance").Env("HOIST_CONNECTIONS");
+  auto& connections =
+      flags.Int("connections", 4, "parallel Range connections to Glance").Env("HOIST_CONNECTIONS");
   auto& checkpoint = flags.Duration("checkpoint-interval", 10000, "how often the resume record is written")
                          .Env("HOIST_CHECKPOINT_INTERVAL");
-  auto& image_wait = flags.Duration("image-wait", 15 * 60 * 1000, "how long to wait for an uploading image to become active")
-                         .Env("HOIST_IMAGE_WAIT");
-  auto& image_poll = flags.Duration("image-poll", 5000, "how often to look at an uploading image").Env("HOIST_IMAGE_POLL");
+  auto& image_wait =
+      flags.Duration("image-wait", 15 * 60 * 1000, "how long to wait for an uploading image to become active")
+          .Env("HOIST_IMAGE_WAIT");
+  auto& image_poll =
+      flags.Duration("image-poll", 5000, "how often to look at an uploading image").Env("HOIST_IMAGE_POLL");
   flags.Parse(args);
   if (flags.help_requested()) throw PreconditionError(flags.Usage());
   PopulateOptions o;
@@ -82,7 +87,8 @@ PopulateOptions OptionsFromCommandLine(const std::vector<std::string>& args) {
   o.identity_url = *endpoint;
   o.image_id = *image_id;
   if (o.identity_url.empty()) {
-    throw PreconditionError(std::string(program) + ": --endpoint (the Keystone URL, identityUrl) is required");
+    throw PreconditionError(std::string(program) +
+                            ": --endpoint (the Keystone URL, identityUrl) is required");
   }
   if (o.image_id.empty()) {
     throw PreconditionError(std::string(program) + ": --image-id (the Glance image, imageId) is required");
@@ -97,8 +103,8 @@ PopulateOptions OptionsFromCommandLine(const std::vector<std::string>& args) {
   return o;
 }
 
-populators::CopyResult Populate(const PopulateOptions& options, prom::Counter& progress, prom::Gauge* bytes_done,
-                            std::stop_token stop) {
+populators::CopyResult Populate(const PopulateOptions& options, prom::Counter& progress,
+                                prom::Gauge* bytes_done, std::stop_token stop) {
   net::HttpClientOptions co;
   co.tls.insecure_skip_verify = options.insecure_skip_verify;
   co.tls.ca_pem = options.insecure_skip_verify ? "" : options.ca_pem;
@@ -118,8 +124,9 @@ populators::CopyResult Populate(const PopulateOptions& options, prom::Counter& p
     auto readiness = ReadinessOf(image.status);
     if (readiness == ImageReadiness::kReady) break;
     if (readiness == ImageReadiness::kUnusable) {
-      throw PreconditionError(Describe(image) + " is '" + image.status +
-                              "', not active — it cannot be downloaded; re-upload or reactivate it in Glance");
+      throw PreconditionError(
+          Describe(image) + " is '" + image.status +
+          "', not active — it cannot be downloaded; re-upload or reactivate it in Glance");
     }
     if (std::chrono::steady_clock::now() >= deadline) {
       throw TransientError(Describe(image) + " is still '" + image.status + "' after waiting " +
@@ -135,16 +142,17 @@ populators::CopyResult Populate(const PopulateOptions& options, prom::Counter& p
     throw PreconditionError(Describe(image) + " has no data (size 0) — check the image in Glance");
   }
   if (image.size > options.flags.pvc_size) {
-    throw PreconditionError(Describe(image) + " has " + std::to_string(image.size) + " bytes but the PVC requests only " +
-                            std::to_string(options.flags.pvc_size) + " — the target PVC must hold the whole image");
+    throw PreconditionError(Describe(image) + " has " + std::to_string(image.size) +
+                            " bytes but the PVC requests only " + std::to_string(options.flags.pvc_size) +
+                            " — the target PVC must hold the whole image");
   }
 
   populators::CopyPlan plan;
   plan.what = Describe(image);
   plan.volume_path = options.flags.volume_path;
   plan.size = image.size;
-  std::string checksum_id = !image.os_hash_value.empty() ? image.os_hash_algo + ":" + image.os_hash_value
-                                                         : "md5:" + image.checksum;
+  std::string checksum_id =
+      !image.os_hash_value.empty() ? image.os_hash_algo + ":" + image.os_hash_value : "md5:" + image.checksum;
   plan.source_identity = "glance:" + image.id + ":" + checksum_id;
   plan.target.url = image_url + "/file";
   plan.target.what = plan.what;

@@ -13,7 +13,7 @@
 namespace hoist::prom {
 class Counter;
 class Gauge;
-}
+}  // namespace hoist::prom
 
 namespace hoist::populators::openstack {
 
@@ -34,7 +34,7 @@ struct PopulateOptions {
 // --cr-namespace, --owner-uid, --pvc-size) and the secret's keys from the environment.
 PopulateOptions OptionsFromCommandLine(const std::vector<std::string>& args);
 
-populators::CopyResult Populate(const PopulateOptions& options, prom::Counter& progress, prom::Gauge* bytes_done,
-                            std::stop_token stop);
+populators::CopyResult Populate(const PopulateOptions& options, prom::Counter& progress,
+                                prom::Gauge* bytes_done, std::stop_token stop);
 
 }  // namespace hoist::populators::openstack

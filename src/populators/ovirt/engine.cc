@@ -136,14 +136,16 @@ void Engine::Login() {
                               " — check user (user@profile, e.g. admin@internal) and password in the secret");
     }
   } catch (const json::exception&) {
-    throw TransientError("logging in to the oVirt engine " + engine_url_ + ": HTTP " + std::to_string(resp.status) +
+    throw TransientError("logging in to the oVirt engine " + engine_url_ + ": HTTP " +
+                         std::to_string(resp.status) +
                          ", not an SSO answer — check that the engineUrl points at the oVirt engine");
   }
   std::lock_guard lock(mu_);
   token_ = token;
 }
 
-std::pair<int, std::string> Engine::Call(const std::string& method, const std::string& path, const std::string& body) {
+std::pair<int, std::string> Engine::Call(const std::string& method, const std::string& path,
+                                         const std::string& body) {
   for (int attempt = 0;; ++attempt) {
     net::HttpRequest req;
     req.method = method;
@@ -160,7 +162,8 @@ std::pair<int, std::string> Engine::Call(const std::string& method, const std::s
     try {
       resp = client_.Do(req);
     } catch (const Error& e) {
-      throw Error(e.error_class(), method + " " + path + " on the oVirt engine " + engine_url_ + ": " + e.what());
+      throw Error(e.error_class(),
+                  method + " " + path + " on the oVirt engine " + engine_url_ + ": " + e.what());
     }
     if (resp.status == 401 && attempt == 0) {
       log::Info("ovirt", "the engine rejected the token (401); logging in again");
@@ -178,7 +181,8 @@ DiskInfo Engine::GetDisk(const std::string& disk_id) {
                             " — check the diskId of the OvirtVolumePopulator");
   }
   if (status != 200) {
-    std::string what = "reading oVirt disk " + disk_id + ": HTTP " + std::to_string(status) + " " + FaultText(body);
+    std::string what =
+        "reading oVirt disk " + disk_id + ": HTTP " + std::to_string(status) + " " + FaultText(body);
     if (status >= 500) throw TransientError(what);
     throw PreconditionError(what);
   }
@@ -206,7 +210,8 @@ std::optional<TransferInfo> Engine::GetTransfer(const std::string& id) {
   auto [status, body] = Call("GET", "/imagetransfers/" + id, "");
   if (status == 404) return std::nullopt;
   if (status != 200) {
-    throw TransientError("reading image transfer " + id + ": HTTP " + std::to_string(status) + " " + FaultText(body));
+    throw TransientError("reading image transfer " + id + ": HTTP " + std::to_string(status) + " " +
+                         FaultText(body));
   }
   return ParseTransfer(body);
 }
@@ -229,7 +234,8 @@ std::vector<TransferInfo> Engine::ListTransfers() {
   return out;
 }
 
-TransferInfo Engine::WaitTransferring(const std::string& id, std::chrono::milliseconds timeout, std::stop_token stop) {
+TransferInfo Engine::WaitTransferring(const std::string& id, std::chrono::milliseconds timeout,
+                                      std::stop_token stop) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   std::chrono::milliseconds step(100);
   for (;;) {
@@ -237,12 +243,14 @@ TransferInfo Engine::WaitTransferring(const std::string& id, std::chrono::millis
     if (!t) throw TransientError("image transfer " + id + " disappeared from the engine before it started");
     if (t->phase == "transferring") return *t;
     if (t->phase != "initializing" && t->phase != "resuming") {
-      throw TransientError("image transfer " + id + " went to phase " + t->phase +
-                           " instead of transferring — check that ovirt-imageio runs on the host and the engine");
+      throw TransientError(
+          "image transfer " + id + " went to phase " + t->phase +
+          " instead of transferring — check that ovirt-imageio runs on the host and the engine");
     }
     if (std::chrono::steady_clock::now() >= deadline) {
       throw TransientError("image transfer " + id + " is still " + t->phase + " after " +
-                           std::to_string(timeout.count() / 1000) + " s — check the engine's events for the disk");
+                           std::to_string(timeout.count() / 1000) +
+                           " s — check the engine's events for the disk");
     }
     if (stop.stop_requested()) throw CancelledError("waiting for image transfer " + id + ": stopped");
     Sleep(step, stop);
@@ -253,14 +261,16 @@ TransferInfo Engine::WaitTransferring(const std::string& id, std::chrono::millis
 void Engine::Finalize(const std::string& id) {
   auto [status, body] = Call("POST", "/imagetransfers/" + id + "/finalize", "{}");
   if (status != 200 && status != 202) {
-    throw TransientError("finalizing image transfer " + id + ": HTTP " + std::to_string(status) + " " + FaultText(body));
+    throw TransientError("finalizing image transfer " + id + ": HTTP " + std::to_string(status) + " " +
+                         FaultText(body));
   }
 }
 
 void Engine::Cancel(const std::string& id) {
   auto [status, body] = Call("POST", "/imagetransfers/" + id + "/cancel", "{}");
   if (status != 200 && status != 202 && status != 404) {
-    throw TransientError("cancelling image transfer " + id + ": HTTP " + std::to_string(status) + " " + FaultText(body));
+    throw TransientError("cancelling image transfer " + id + ": HTTP " + std::to_string(status) + " " +
+                         FaultText(body));
   }
 }
 

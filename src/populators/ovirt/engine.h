@@ -53,7 +53,8 @@ class Engine {
   std::optional<TransferInfo> GetTransfer(const std::string& id);
   std::vector<TransferInfo> ListTransfers();
   // Polls until `transferring`; throws with the phase when it ends otherwise or `timeout` passes.
-  TransferInfo WaitTransferring(const std::string& id, std::chrono::milliseconds timeout, std::stop_token stop);
+  TransferInfo WaitTransferring(const std::string& id, std::chrono::milliseconds timeout,
+                                std::stop_token stop);
   void Finalize(const std::string& id);
   void Cancel(const std::string& id);
   // Polls until finished (phase finished_* or gone); returns the last phase seen ("" when gone).
@@ -63,7 +64,8 @@ class Engine {
 
  private:
   // An API call with the token; logs in again once on 401. Returns status and body.
-  std::pair<int, std::string> Call(const std::string& method, const std::string& path, const std::string& body);
+  std::pair<int, std::string> Call(const std::string& method, const std::string& path,
+                                   const std::string& body);
 
   net::HttpClient& client_;
   std::string engine_url_;

@@ -31,10 +31,12 @@ ImageioOptions GetOptions(net::HttpClient& client, const std::string& url) {
   ImageioOptions o;
   if (resp.status == 405 || resp.status == 204) return o;
   if (resp.status == 403) {
-    throw TransientError("the imageio server refused the transfer ticket (403): the transfer was paused, "
-                         "cancelled or has expired");
+    throw TransientError(
+        "the imageio server refused the transfer ticket (403): the transfer was paused, "
+        "cancelled or has expired");
   }
-  if (resp.status != 200) throw TransientError("OPTIONS on the imageio server: HTTP " + std::to_string(resp.status));
+  if (resp.status != 200)
+    throw TransientError("OPTIONS on the imageio server: HTTP " + std::to_string(resp.status));
   try {
     json j = json::parse(resp.body);
     if (j.contains("features")) {
@@ -63,7 +65,8 @@ std::vector<sink::Range> ParseZeroExtents(const std::string& body, uint64_t size
       out.push_back({start, end});
     }
   }
-  std::sort(out.begin(), out.end(), [](const sink::Range& a, const sink::Range& b) { return a.begin < b.begin; });
+  std::sort(out.begin(), out.end(),
+            [](const sink::Range& a, const sink::Range& b) { return a.begin < b.begin; });
   return out;
 }
 
@@ -90,7 +93,8 @@ std::string GetChecksum(net::HttpClient& client, const std::string& url, const s
   req.timeout = std::chrono::milliseconds(0);  // the server reads the whole disk
   auto resp = client.Do(req);
   if (resp.status == 404 || resp.status == 405) {
-    log::Warn("ovirt", "this imageio server has no checksum API (imageio before 2.4); the copy is not verified");
+    log::Warn("ovirt",
+              "this imageio server has no checksum API (imageio before 2.4); the copy is not verified");
     return "";
   }
   if (resp.status == 400) {

@@ -16,7 +16,9 @@ namespace {
 constexpr const char* kChecksumAlgorithm = "sha256";
 constexpr uint64_t kChecksumBlock = 4 << 20;  // imageio's default block size
 
-std::string Describe(const DiskInfo& d) { return "oVirt disk " + d.id + (d.name.empty() ? "" : " (\"" + d.name + "\")"); }
+std::string Describe(const DiskInfo& d) {
+  return "oVirt disk " + d.id + (d.name.empty() ? "" : " (\"" + d.name + "\")");
+}
 
 // A pod killed in the middle of a copy leaves its download transfer behind, and the engine keeps the
 // disk locked while it exists (a paused transfer too). Downloads of this disk that are not finishing
@@ -34,10 +36,12 @@ DiskInfo ReleaseStaleDownloads(Engine& engine, DiskInfo disk, std::stop_token st
   auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(2);
   while (disk.status == "locked") {
     if (std::chrono::steady_clock::now() >= deadline) {
-      throw TransientError(Describe(disk) + " stays locked (another transfer or operation is using it) — check the "
+      throw TransientError(Describe(disk) +
+                           " stays locked (another transfer or operation is using it) — check the "
                            "engine's tasks and image transfers for the disk");
     }
-    if (stop.stop_requested()) throw CancelledError("waiting for " + Describe(disk) + " to be unlocked: stopped");
+    if (stop.stop_requested())
+      throw CancelledError("waiting for " + Describe(disk) + " to be unlocked: stopped");
     std::this_thread::sleep_for(std::chrono::milliseconds(250));
     disk = engine.GetDisk(disk.id);
   }
@@ -52,7 +56,8 @@ PopulateOptions OptionsFromCommandLine(const std::vector<std::string>& args) {
   CommonFlagSet common(flags);
   auto& engine_url = flags.String("engine-url", "", "the oVirt engine (the CR's engineUrl)");
   auto& disk_id = flags.String("disk-id", "", "the oVirt disk (the CR's diskId)");
-  auto& connections = flags.Int("connections", 4, "parallel Range connections to imageio").Env("HOIST_CONNECTIONS");
+  auto& connections =
+      flags.Int("connections", 4, "parallel Range connections to imageio").Env("HOIST_CONNECTIONS");
   auto& checkpoint = flags.Duration("checkpoint-interval", 10000, "how often the resume record is written")
                          .Env("HOIST_CHECKPOINT_INTERVAL");
   auto& verify = flags.Bool("verify", true, "verify against imageio's checksum").Env("HOIST_VERIFY");
@@ -63,8 +68,10 @@ PopulateOptions OptionsFromCommandLine(const std::vector<std::string>& args) {
   o.flags = common.Read(program);
   o.engine_url = *engine_url;
   o.disk_id = *disk_id;
-  if (o.engine_url.empty()) throw PreconditionError(std::string(program) + ": --engine-url (the CR's engineUrl) is required");
-  if (o.disk_id.empty()) throw PreconditionError(std::string(program) + ": --disk-id (the CR's diskId) is required");
+  if (o.engine_url.empty())
+    throw PreconditionError(std::string(program) + ": --engine-url (the CR's engineUrl) is required");
+  if (o.disk_id.empty())
+    throw PreconditionError(std::string(program) + ": --disk-id (the CR's diskId) is required");
   o.user = Env("user");
   o.password = Env("password");
   o.ca_pem = Env("cacert");
@@ -90,7 +97,8 @@ CopyResult Populate(const PopulateOptions& options, prom::Counter& progress, pro
   if (disk.provisioned_size == 0) throw PreconditionError(Describe(disk) + " reports no provisioned_size");
   if (disk.status == "locked") disk = ReleaseStaleDownloads(engine, disk, stop);
   if (disk.status != "ok") {
-    throw PreconditionError(Describe(disk) + " has status '" + disk.status + "' — only a disk in status ok can be "
+    throw PreconditionError(Describe(disk) + " has status '" + disk.status +
+                            "' — only a disk in status ok can be "
                             "downloaded");
   }
   if (disk.provisioned_size > options.flags.pvc_size) {
@@ -100,7 +108,8 @@ CopyResult Populate(const PopulateOptions& options, prom::Counter& progress, pro
   }
 
   TransferInfo transfer = engine.CreateDownload(disk.id, options.inactivity_timeout_seconds);
-  log::Info("ovirt", "image transfer created", {{"disk", disk.id}, {"transfer", transfer.id}, {"phase", transfer.phase}});
+  log::Info("ovirt", "image transfer created",
+            {{"disk", disk.id}, {"transfer", transfer.id}, {"phase", transfer.phase}});
   std::future<std::string> checksum;
   std::stop_source checksum_stop;
   try {
@@ -123,7 +132,8 @@ CopyResult Populate(const PopulateOptions& options, prom::Counter& progress, pro
     plan.what = Describe(disk);
     plan.volume_path = options.flags.volume_path;
     plan.size = disk.provisioned_size;
-    plan.source_identity = "ovirt:" + disk.id + ":" + disk.image_id + ":" + std::to_string(disk.provisioned_size);
+    plan.source_identity =
+        "ovirt:" + disk.id + ":" + disk.image_id + ":" + std::to_string(disk.provisioned_size);
     plan.target.url = url;
     plan.target.what = plan.what;
     plan.download = options.download;
@@ -133,7 +143,9 @@ CopyResult Populate(const PopulateOptions& options, prom::Counter& progress, pro
       plan.zero_ranges = GetZeroExtents(client, url);
       uint64_t zero = 0;
       for (const auto& r : plan.zero_ranges) zero += r.length();
-      log::Info("ovirt", "extents read", {{"zero_bytes", zero}, {"data_bytes", disk.provisioned_size - std::min(zero, disk.provisioned_size)}});
+      log::Info("ovirt", "extents read",
+                {{"zero_bytes", zero},
+                 {"data_bytes", disk.provisioned_size - std::min(zero, disk.provisioned_size)}});
     }
     if (options.verify) {
       // The host computes its checksum while the data flows (reading only data blocks).
@@ -147,8 +159,11 @@ CopyResult Populate(const PopulateOptions& options, prom::Counter& progress, pro
       plan.verification.expected_from = "imageio's block checksum";
     }
     log::Info("ovirt", "copying",
-              {{"disk", disk.id}, {"size", disk.provisioned_size}, {"connections", plan.download.connections},
-               {"extents", io.extents ? "yes" : "no"}, {"via", url == transfer.proxy_url ? "proxy" : "host"}});
+              {{"disk", disk.id},
+               {"size", disk.provisioned_size},
+               {"connections", plan.download.connections},
+               {"extents", io.extents ? "yes" : "no"},
+               {"via", url == transfer.proxy_url ? "proxy" : "host"}});
     CopyResult result;
     try {
       result = CopyImage(client, plan, progress, bytes_done, stop);
@@ -160,9 +175,10 @@ CopyResult Populate(const PopulateOptions& options, prom::Counter& progress, pro
       } catch (const std::exception&) {
       }
       if (t && t->phase != "transferring") {
-        throw Error(e.error_class() == ErrorClass::kCancelled ? ErrorClass::kCancelled : ErrorClass::kTransient,
-                    std::string(e.what()) + " (the engine reports image transfer " + transfer.id + " in phase " +
-                        t->phase + "; a new attempt resumes from the volume's checkpoint)");
+        throw Error(
+            e.error_class() == ErrorClass::kCancelled ? ErrorClass::kCancelled : ErrorClass::kTransient,
+            std::string(e.what()) + " (the engine reports image transfer " + transfer.id + " in phase " +
+                t->phase + "; a new attempt resumes from the volume's checkpoint)");
       }
       throw;
     }
@@ -172,7 +188,8 @@ CopyResult Populate(const PopulateOptions& options, prom::Counter& progress, pro
       throw TransientError("the engine reported image transfer " + transfer.id + " of " + Describe(disk) +
                            " as failed when finalizing — check the engine's events");
     }
-    log::Info("ovirt", "image transfer finalized", {{"transfer", transfer.id}, {"phase", phase.empty() ? "gone" : phase}});
+    log::Info("ovirt", "image transfer finalized",
+              {{"transfer", transfer.id}, {"phase", phase.empty() ? "gone" : phase}});
     return result;
   } catch (...) {
     checksum_stop.request_stop();  // the future's destructor waits for the request: end it now
@@ -180,7 +197,8 @@ CopyResult Populate(const PopulateOptions& options, prom::Counter& progress, pro
       engine.Cancel(transfer.id);  // never leave the disk locked by a dead transfer
       log::Info("ovirt", "image transfer cancelled", {{"transfer", transfer.id}});
     } catch (const std::exception& e) {
-      log::Warn("ovirt", "could not cancel the image transfer", {{"transfer", transfer.id}, {"error", e.what()}});
+      log::Warn("ovirt", "could not cancel the image transfer",
+                {{"transfer", transfer.id}, {"error", e.what()}});
     }
     throw;
   }

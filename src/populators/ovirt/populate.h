@@ -15,7 +15,7 @@
 namespace hoist::prom {
 class Counter;
 class Gauge;
-}
+}  // namespace hoist::prom
 
 namespace hoist::populators::ovirt {
 

@@ -209,10 +209,35 @@ class ReconcilerTest : public ::testing::Test {
     kube_.Mutate(res::kPersistentVolume, "", pv, [&](json& v) { v["status"]["phase"] = "Bound"; });
   }
 
+  // The cache the reconciler reads; `after_active_pods` runs right after it lists a host's active pods,
+  // to let the informer catch up in the middle of a count.
+  class HookedCache : public ClusterCache {
+   public:
+    explicit HookedCache(const ClusterCache& inner) : inner_(inner) {}
+    std::optional<json> Pvc(std::string_view ns, std::string_view name) const override { return inner_.Pvc(ns, name); }
+    std::optional<json> Pv(std::string_view name) const override { return inner_.Pv(name); }
+    std::optional<json> Pod(std::string_view ns, std::string_view name) const override { return inner_.Pod(ns, name); }
+    std::optional<json> StorageClass(std::string_view name) const override { return inner_.StorageClass(name); }
+    std::optional<json> Populator(PopulatorKind kind, std::string_view ns, std::string_view name) const override {
+      return inner_.Populator(kind, ns, name);
+    }
+    std::vector<json> ActivePodsOnHost(std::string_view host) const override {
+      std::vector<json> pods = inner_.ActivePodsOnHost(host);
+      if (after_active_pods) after_active_pods();
+      return pods;
+    }
+    std::vector<json> Pvs() const override { return inner_.Pvs(); }
+    std::function<void()> after_active_pods;
+
+   private:
+    const ClusterCache& inner_;
+  };
+
   testing::FakeKube kube_;
   kube::Store pvcs_, pvs_, pods_, classes_, ovirt_, xcopy_;
-  StoreCache cache_{CacheStores{&pvcs_, &pvs_, &pods_, &classes_,
-                                {{PopulatorKind::kOvirt, &ovirt_}, {PopulatorKind::kVSphereXcopy, &xcopy_}}}};
+  StoreCache store_cache_{CacheStores{&pvcs_, &pvs_, &pods_, &classes_,
+                                      {{PopulatorKind::kOvirt, &ovirt_}, {PopulatorKind::kVSphereXcopy, &xcopy_}}}};
+  HookedCache cache_{store_cache_};
   ControllerSettings settings_;
   std::unique_ptr<FakeProgress> progress_;
   std::unique_ptr<ControllerMetrics> metrics_;
@@ -522,6 +547,27 @@ TEST_F(ReconcilerTest, ThrottlesPerHostCountingPodsTheCacheHasNotSeen) {
   Sync("mig/pd");
   EXPECT_FALSE(Pod("pd"));
   EXPECT_THAT(reconciler_->ThrottledOn("host-A"), ElementsAre("mig/pd"));
+}
+
+TEST_F(ReconcilerTest, APodReachingTheCacheDuringTheCountStillCounts) {
+  settings_.max_in_flight = 1;
+  NewController();
+  StorageClass("lab-file", "lab.hoist.io/file");
+  Cr(kXcopy, "a", {{"sourceHost", "host-A"}});
+  Cr(kXcopy, "b", {{"sourceHost", "host-A"}});
+  Pvc("pa", "VSphereXcopyVolumePopulator", "a");
+  Pvc("pb", "VSphereXcopyVolumePopulator", "b");
+  Refresh();
+  EXPECT_FALSE(reconciler_->Sync("mig/pa").requeue_after);
+  ASSERT_TRUE(Pod("pa"));
+  // pb's count lists host-A's active pods from a cache that does not show pa's pod yet, and the pod
+  // arrives in the cache right after: it must still be counted (one pod per host, not two).
+  cache_.after_active_pods = [this] { kube_.Fill(pods_, res::kPod); };
+  SyncOutcome b = reconciler_->Sync("mig/pb");
+  cache_.after_active_pods = nullptr;
+  EXPECT_FALSE(Pod("pb"));
+  EXPECT_TRUE(b.requeue_after);
+  EXPECT_EQ(TrueCondition(CrNow(kXcopy, "b")), "Pending/Throttled");
 }
 
 TEST_F(ReconcilerTest, NoThrottlingWithoutHostOrWithLimitZero) {

@@ -56,7 +56,8 @@ TEST(Checkpoint, EncodingDropsTrailingRangesToFitAndStaysTrue) {
   CheckpointRecord back = DecodeCheckpoint(text);
   ASSERT_FALSE(back.done.empty());
   ASSERT_LT(back.done.size(), rec.done.size());
-  for (size_t i = 0; i < back.done.size(); ++i) EXPECT_EQ(back.done[i], rec.done[i]) << "a prefix of the ranges";
+  for (size_t i = 0; i < back.done.size(); ++i)
+    EXPECT_EQ(back.done[i], rec.done[i]) << "a prefix of the ranges";
   EXPECT_EQ(DecodeCheckpoint(EncodeCheckpoint(rec)).done.size(), rec.done.size()) << "no limit keeps all";
 }
 

@@ -107,7 +107,8 @@ struct FaultProxy::Impl {
           // Send what lies before the stall point, then hold.
           size_t before = *stall_at - pos;
           lock.unlock();
-          if (before > 0 && !w.WriteChunk(std::string_view(piece).substr(0, before))) return gone = true, false;
+          if (before > 0 && !w.WriteChunk(std::string_view(piece).substr(0, before)))
+            return gone = true, false;
           lock.lock();
           requests[index].served += before;
           pos += before;

@@ -16,15 +16,15 @@
 namespace hoist::net {
 class HttpClient;
 class HttpServer;
-}
+}  // namespace hoist::net
 
 namespace hoist::lab::sim::glance {
 
 struct DataRequest {
   std::string path;
-  uint64_t begin = 0;     // first byte asked for
-  uint64_t end = 0;       // one past the last byte asked for (0: to the end, no Range)
-  uint64_t served = 0;    // bytes sent before the response ended
+  uint64_t begin = 0;   // first byte asked for
+  uint64_t end = 0;     // one past the last byte asked for (0: to the end, no Range)
+  uint64_t served = 0;  // bytes sent before the response ended
   int status = 0;
 };
 

@@ -63,7 +63,8 @@ std::map<std::string, std::string> ParseForm(const std::string& body) {
     std::string part = body.substr(pos, amp == std::string::npos ? std::string::npos : amp - pos);
     size_t eq = part.find('=');
     if (!part.empty()) {
-      out[net::UrlDecode(part.substr(0, eq))] = eq == std::string::npos ? "" : net::UrlDecode(part.substr(eq + 1));
+      out[net::UrlDecode(part.substr(0, eq))] =
+          eq == std::string::npos ? "" : net::UrlDecode(part.substr(eq + 1));
     }
     if (amp == std::string::npos) break;
     pos = amp + 1;
@@ -150,7 +151,8 @@ struct Simulator::Impl {
         } else if (t.phase == "transferring" && t.active_requests == 0 &&
                    now - t.last_activity >= std::chrono::seconds(t.record.inactivity_timeout)) {
           // The legacy timeout policy: the system pauses an idle transfer and drops its ticket.
-          log::Info("ovirt-sim", "transfer paused by the system after inactivity", {{"transfer", t.record.id}});
+          log::Info("ovirt-sim", "transfer paused by the system after inactivity",
+                    {{"transfer", t.record.id}});
           tickets.erase(t.ticket);
           t.ticket.clear();
           SetPhase(t, "paused_system");
@@ -181,13 +183,16 @@ struct Simulator::Impl {
     if (p == "/ovirt-engine/sso/oauth/token" && req.method == "POST") {
       auto form = ParseForm(req.body);
       if (form["grant_type"] != "password" || form["scope"].find("ovirt-app-api") == std::string::npos) {
-        SendJson(w, 400, {{"error_code", "invalid_request"}, {"error", "grant_type password and scope ovirt-app-api are required"}});
+        SendJson(w, 400,
+                 {{"error_code", "invalid_request"},
+                  {"error", "grant_type password and scope ovirt-app-api are required"}});
         return;
       }
       if (form["username"] != options.username || form["password"] != options.password) {
-        SendJson(w, 400, {{"error_code", "access_denied"},
-                          {"error", "Cannot authenticate user '" + form["username"] +
-                                        "': The username or password is incorrect.."}});
+        SendJson(w, 400,
+                 {{"error_code", "access_denied"},
+                  {"error", "Cannot authenticate user '" + form["username"] +
+                                "': The username or password is incorrect.."}});
         return;
       }
       std::string token = NewId() + NewId();
@@ -195,7 +200,11 @@ struct Simulator::Impl {
         std::lock_guard lock(mu);
         tokens[token] = true;
       }
-      SendJson(w, 200, {{"access_token", token}, {"scope", "ovirt-app-api"}, {"token_type", "bearer"}, {"exp", "9999999999999"}});
+      SendJson(w, 200,
+               {{"access_token", token},
+                {"scope", "ovirt-app-api"},
+                {"token_type", "bearer"},
+                {"exp", "9999999999999"}});
       return;
     }
     if (p.rfind("/ovirt-engine/api", 0) != 0) {
@@ -206,7 +215,8 @@ struct Simulator::Impl {
       net::Headers h;
       h.Set("WWW-Authenticate", "Bearer");
       h.Set("Content-Type", "application/json");
-      w.Send(401, h, json{{"reason", "Unauthorized"}, {"detail", "Access token is missing or invalid"}}.dump());
+      w.Send(401, h,
+             json{{"reason", "Unauthorized"}, {"detail", "Access token is missing or invalid"}}.dump());
       return;
     }
     const std::string api = "/ovirt-engine/api";
@@ -242,8 +252,10 @@ struct Simulator::Impl {
         return SendFault(w, 400, "Bad Request", "Request syntactically incorrect.");
       }
       std::string disk_id;
-      if (body.contains("disk") && body["disk"].contains("id")) disk_id = body["disk"]["id"].get<std::string>();
-      if (body.contains("image") && body["image"].contains("id")) disk_id = body["image"]["id"].get<std::string>();
+      if (body.contains("disk") && body["disk"].contains("id"))
+        disk_id = body["disk"]["id"].get<std::string>();
+      if (body.contains("image") && body["image"].contains("id"))
+        disk_id = body["image"]["id"].get<std::string>();
       if (body.value("direction", "upload") != "download") {
         return SendFault(w, 400, "Operation Failed", "the lab simulator serves downloads only");
       }
@@ -252,7 +264,8 @@ struct Simulator::Impl {
       }
       if (disk_status[disk_id] != "ok") {
         return SendFault(w, 409, "Operation Failed",
-                         "[Cannot transfer Virtual Disk. Disk " + disks[disk_id].name + " is locked. Please try again in a few minutes.]");
+                         "[Cannot transfer Virtual Disk. Disk " + disks[disk_id].name +
+                             " is locked. Please try again in a few minutes.]");
       }
       Transfer t;
       t.record.id = NewId();
@@ -280,7 +293,8 @@ struct Simulator::Impl {
       std::string id = tail.substr(0, tail.find('/'));
       std::string action = tail.find('/') == std::string::npos ? "" : tail.substr(tail.find('/') + 1);
       auto it = transfers.find(id);
-      if (it == transfers.end()) return SendFault(w, 404, "Operation Failed", "Entity not found: image transfer " + id);
+      if (it == transfers.end())
+        return SendFault(w, 404, "Operation Failed", "Entity not found: image transfer " + id);
       Transfer& t = it->second;
       if (action.empty() && req.method == "GET") return SendJson(w, 200, TransferJson(t));
       if (req.method == "POST" && (action == "finalize" || action == "cancel")) {
@@ -294,7 +308,8 @@ struct Simulator::Impl {
   }
 
   // Looks up the ticket and marks the transfer active; nullopt (and a 403 sent) when there is none.
-  std::optional<std::pair<std::string, SimDisk>> OpenTicket(const std::string& ticket, net::ResponseWriter& w) {
+  std::optional<std::pair<std::string, SimDisk>> OpenTicket(const std::string& ticket,
+                                                            net::ResponseWriter& w) {
     std::lock_guard lock(mu);
     auto tk = tickets.find(ticket);
     if (tk == tickets.end()) {
@@ -337,7 +352,8 @@ struct Simulator::Impl {
       net::Headers h;
       h.Set("Allow", "OPTIONS,GET");
       h.Set("Content-Type", "application/json");
-      w.Send(200, h, json{{"features", features}, {"max_readers", options.max_readers}, {"max_writers", 1}}.dump());
+      w.Send(200, h,
+             json{{"features", features}, {"max_readers", options.max_readers}, {"max_writers", 1}}.dump());
       return;
     }
     if (req.method != "GET") return SendText(w, 405, "method not allowed");
@@ -383,7 +399,9 @@ struct Simulator::Impl {
     }
     const EVP_MD* md = algorithm == "blake2b" ? nullptr : EVP_get_digestbyname(algorithm.c_str());
     if (md == nullptr) {
-      return SendText(w, 400, "Invalid algorithm: " + algorithm + " (the lab simulator has OpenSSL's digests: sha256, sha1, md5, …)");
+      return SendText(w, 400,
+                      "Invalid algorithm: " + algorithm +
+                          " (the lab simulator has OpenSSL's digests: sha256, sha1, md5, …)");
     }
     int fd = open(disk.path.c_str(), O_RDONLY);
     uint64_t size = FileSize(disk.path);
@@ -415,7 +433,8 @@ struct Simulator::Impl {
     SendJson(w, 200, {{"algorithm", algorithm}, {"block_size", block_size}, {"checksum", hex}});
   }
 
-  void SendData(const std::string& server, const SimDisk& disk, const net::ServerRequest& req, net::ResponseWriter& w) {
+  void SendData(const std::string& server, const SimDisk& disk, const net::ServerRequest& req,
+                net::ResponseWriter& w) {
     uint64_t size = FileSize(disk.path);
     DataRequest rec{server, 0, size, 0, 200};
     std::string range = req.headers.Get("Range");
@@ -446,7 +465,8 @@ struct Simulator::Impl {
     }
     net::Headers h;
     h.Set("Content-Type", "application/octet-stream");
-    if (ranged) h.Set("Content-Range", "bytes " + std::to_string(rec.begin) + "-" + std::to_string(rec.end - 1) + "/*");
+    if (ranged)
+      h.Set("Content-Range", "bytes " + std::to_string(rec.begin) + "-" + std::to_string(rec.end - 1) + "/*");
     w.StartFixedLength(rec.status, h, rec.end - rec.begin);
     int fd = open(disk.path.c_str(), O_RDONLY);
     std::string buf(1 << 20, '\0');
@@ -487,7 +507,8 @@ struct Simulator::Impl {
   }
 
   void Touch(const std::string& path) {
-    std::string ticket = path.substr(8, path.find('/', 8) == std::string::npos ? std::string::npos : path.find('/', 8) - 8);
+    std::string ticket =
+        path.substr(8, path.find('/', 8) == std::string::npos ? std::string::npos : path.find('/', 8) - 8);
     std::lock_guard lock(mu);
     auto tk = tickets.find(ticket);
     if (tk != tickets.end()) transfers[tk->second].last_activity = Clock::now();
@@ -496,8 +517,8 @@ struct Simulator::Impl {
 
 Simulator::Simulator(SimulatorOptions options) : impl_(std::make_unique<Impl>()) {
   impl_->options = std::move(options);
-  impl_->pki = net::GenerateCaAndServer("hoist lab oVirt CA", "ovirt-engine.lab", {"localhost", "ovirt-engine.lab"},
-                                        {"127.0.0.1"});
+  impl_->pki = net::GenerateCaAndServer("hoist lab oVirt CA", "ovirt-engine.lab",
+                                        {"localhost", "ovirt-engine.lab"}, {"127.0.0.1"});
 }
 
 Simulator::~Simulator() { Stop(); }
@@ -516,9 +537,12 @@ void Simulator::Start() {
     s->Start();
     return s;
   };
-  impl_->engine = make([this](const net::ServerRequest& r, net::ResponseWriter& w) { impl_->HandleEngine(r, w); });
-  impl_->daemon = make([this](const net::ServerRequest& r, net::ResponseWriter& w) { impl_->HandleImageio("daemon", r, w); });
-  impl_->proxy = make([this](const net::ServerRequest& r, net::ResponseWriter& w) { impl_->HandleImageio("proxy", r, w); });
+  impl_->engine =
+      make([this](const net::ServerRequest& r, net::ResponseWriter& w) { impl_->HandleEngine(r, w); });
+  impl_->daemon = make(
+      [this](const net::ServerRequest& r, net::ResponseWriter& w) { impl_->HandleImageio("daemon", r, w); });
+  impl_->proxy = make(
+      [this](const net::ServerRequest& r, net::ResponseWriter& w) { impl_->HandleImageio("proxy", r, w); });
   {
     // A port that was free a moment ago and is closed now: connections to it are refused.
     net::HttpServer probe({}, [](const net::ServerRequest&, net::ResponseWriter& w) { w.Send(500, {}, ""); });
@@ -544,7 +568,9 @@ void Simulator::Stop() {
   if (impl_->monitor.joinable()) impl_->monitor.join();
 }
 
-std::string Simulator::engine_url() const { return "https://127.0.0.1:" + std::to_string(impl_->engine->port()); }
+std::string Simulator::engine_url() const {
+  return "https://127.0.0.1:" + std::to_string(impl_->engine->port());
+}
 const std::string& Simulator::ca_pem() const { return impl_->pki.ca.cert_pem; }
 
 void Simulator::AddDisk(SimDisk disk) {

@@ -37,8 +37,8 @@ struct SimulatorOptions {
   std::chrono::milliseconds initializing_for{200};  // a new transfer stays `initializing` this long
   std::chrono::milliseconds finalizing_for{200};
   int max_readers = 8;
-  bool extents = true;              // report the `extents` feature
-  bool checksum = true;             // serve /checksum
+  bool extents = true;                 // report the `extents` feature
+  bool checksum = true;                // serve /checksum
   bool transfer_url_reachable = true;  // false: transfer_url names a closed port; proxy_url works
 };
 
@@ -66,7 +66,7 @@ class Simulator {
 
   void Start();
   void Stop();
-  std::string engine_url() const;  // https://127.0.0.1:<port> (Forklift's engineUrl: scheme+host)
+  std::string engine_url() const;     // https://127.0.0.1:<port> (Forklift's engineUrl: scheme+host)
   const std::string& ca_pem() const;  // the lab CA every server certificate is signed by
 
   void AddDisk(SimDisk disk);

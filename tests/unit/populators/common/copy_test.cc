@@ -73,7 +73,8 @@ TEST_F(SinkFixture, BlockChecksumIsTheDigestOfPerBlockDigests) {
   s.Write(0, image);
   // Independently: sha256 over the concatenated sha256 of each block.
   std::string concat;
-  for (uint64_t off = 0; off < size; off += block) concat += Sha256(image.substr(off, std::min(block, size - off)));
+  for (uint64_t off = 0; off < size; off += block)
+    concat += Sha256(image.substr(off, std::min(block, size - off)));
   EXPECT_EQ(BlockChecksum(s, "sha256", block, 2, {}), Hex(Sha256(concat)));
 }
 
@@ -88,7 +89,8 @@ TEST_F(SinkFixture, StreamDigestFollowsOutOfOrderWrites) {
   StreamDigest digest("sha512");
   digest.Start(s);
   std::thread writer([&] {
-    for (uint64_t off : {6ull << 20, 3ull << 20, 0ull}) s.Write(off, std::string_view(image).substr(off, 3 << 20));
+    for (uint64_t off : {6ull << 20, 3ull << 20, 0ull})
+      s.Write(off, std::string_view(image).substr(off, 3 << 20));
   });
   writer.join();
   EXPECT_EQ(digest.Finish(), HexDigest("sha512", image));

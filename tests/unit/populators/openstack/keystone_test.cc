@@ -25,7 +25,8 @@ TEST(KeystoneAuth, PasswordWithUserAndProjectByNameInNamedDomains) {
   c.project_domain_name = "Projects";
   json a = Body(c);
   EXPECT_EQ(a["identity"]["methods"], json::array({"password"}));
-  EXPECT_EQ(a["identity"]["password"]["user"], json({{"name", "mover"}, {"domain", {{"name", "Users"}}}, {"password", "pw"}}));
+  EXPECT_EQ(a["identity"]["password"]["user"],
+            json({{"name", "mover"}, {"domain", {{"name", "Users"}}}, {"password", "pw"}}));
   EXPECT_EQ(a["scope"], json({{"project", {{"name", "migrations"}, {"domain", {{"name", "Projects"}}}}}}));
 }
 
@@ -130,7 +131,8 @@ const char* kToken = R"({"token": {"catalog": [
 TEST(KeystoneCatalog, SelectsByInterfaceAndRegion) {
   auto catalog = ParseCatalog(kToken);
   ASSERT_EQ(catalog.size(), 2u);
-  EXPECT_EQ(SelectEndpoint(catalog, "image", "", "RegionOne"), "http://glance:9292/v2/") << "public by default";
+  EXPECT_EQ(SelectEndpoint(catalog, "image", "", "RegionOne"), "http://glance:9292/v2/")
+      << "public by default";
   EXPECT_EQ(SelectEndpoint(catalog, "image", "internal", ""), "http://glance-internal:9292");
   EXPECT_EQ(SelectEndpoint(catalog, "image", "publicURL", "RegionTwo"), "http://glance-two:9292");
   try {

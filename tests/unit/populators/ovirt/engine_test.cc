@@ -21,7 +21,8 @@ TEST(OvirtEngine, ReadsDisksAndTransfersAsTheEngineWritesThem) {
   EXPECT_EQ(t.disk_id, "d1");
   EXPECT_EQ(t.proxy_url, "https://engine:54323/images/abc");
   EXPECT_EQ(EngineBase("https://engine.example.com"), "https://engine.example.com/ovirt-engine");
-  EXPECT_EQ(EngineBase("https://engine.example.com/ovirt-engine/api/"), "https://engine.example.com/ovirt-engine");
+  EXPECT_EQ(EngineBase("https://engine.example.com/ovirt-engine/api/"),
+            "https://engine.example.com/ovirt-engine");
 }
 
 TEST(Imageio, ZeroExtentsAreMergedAndClipped) {
