@@ -35,9 +35,9 @@ struct FlowInputs {
 
 // The ESXi side for a chosen host (the flow only knows the host after asking vCenter).
 struct HostServices {
+  std::shared_ptr<void> keep;                  // anything else both need alive (destroyed last)
   std::unique_ptr<HostStorage> storage;        // may own the transport the clone executor uses,
   std::unique_ptr<esxi::CloneExecutor> clone;  // so it is declared (and outlives the executor) first
-  std::shared_ptr<void> keep;                  // anything else both need alive
 };
 using HostServicesFactory =
     std::function<HostServices(const vsphere::HostInfo& host, const vsphere::DatastoreInfo& datastore)>;
