@@ -9,7 +9,7 @@
 //     MAX_POPULATOR_INFLIGHT and the 2 lease slots — a peak above a limit is reported and fails the run;
 //   - hoist-controller's Kubernetes API requests (hoist_controller_api_requests_total) per disk, by verb.
 //
-//   HOIST_BIN_DIR=build/release/src build/release/bench/bench_plan_migration \
+//   HOIST_BIN_DIR=build/release/src build/release/bench/bench_plan_migration
 //       [--vms 50] [--disks 2] [--hosts 4] [--disk-mib 4] [--clone-seconds 2] [--pods-per-host 4]
 #include <unistd.h>
 
