@@ -69,8 +69,9 @@ SshHostKeyMode ParseHostKeyMode(const std::string& value) {
   if (v.empty() || v == "pinned") return SshHostKeyMode::kPinned;
   if (v == "accept-new") return SshHostKeyMode::kAcceptNew;
   if (v == "off") return SshHostKeyMode::kOff;
-  throw PreconditionError("SSH_HOST_KEY_CHECK: \"" + v + "\" is not a host key check; use pinned (the default), "
-                          "accept-new (trust the first key seen) or off (no check)");
+  throw PreconditionError("SSH_HOST_KEY_CHECK: \"" + v +
+                          "\" is not a host key check; use pinned (the default), accept-new (trust the first "
+                          "key seen) or off (no check)");
 }
 
 // Every flag of the populator, on one FlagSet.
@@ -302,8 +303,8 @@ Options ParseOptions(const std::vector<std::string>& args, const std::map<std::s
       case SshHostKeyMode::kPinned:
         if (!o.ssh_known_hosts.empty() && !o.ssh_host_key_fingerprints.empty()) {
           throw PreconditionError(
-              "SSH_KNOWN_HOSTS and SSH_HOST_KEY_FINGERPRINTS are both set — pin the ESXi hosts' keys with one "
-              "of them");
+              "SSH_KNOWN_HOSTS and SSH_HOST_KEY_FINGERPRINTS are both set — pin the ESXi hosts' keys "
+              "with one of them");
         }
         if (!pins) {
           throw PreconditionError(
@@ -316,10 +317,11 @@ Options ParseOptions(const std::vector<std::string>& args, const std::map<std::s
       case SshHostKeyMode::kAcceptNew:
       case SshHostKeyMode::kOff:
         if (pins) {
-          throw PreconditionError(std::string("SSH_HOST_KEY_CHECK=") +
-                                  (o.ssh_host_key_check == SshHostKeyMode::kOff ? "off" : "accept-new") +
-                                  " would ignore the pinned keys in SSH_KNOWN_HOSTS / SSH_HOST_KEY_FINGERPRINTS "
-                                  "— remove the setting to check them, or the pins");
+          throw PreconditionError(
+              std::string("SSH_HOST_KEY_CHECK=") +
+              (o.ssh_host_key_check == SshHostKeyMode::kOff ? "off" : "accept-new") +
+              " would ignore the pinned keys in SSH_KNOWN_HOSTS / SSH_HOST_KEY_FINGERPRINTS "
+              "— remove the setting to check them, or the pins");
         }
         break;
     }

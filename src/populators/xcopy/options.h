@@ -60,7 +60,7 @@ struct Options {
   std::string ssh_private_key;  // decoded PEM (SSH_PRIVATE_KEY is base64)
   std::string ssh_public_key;
   std::string ssh_known_hosts;  // SSH_KNOWN_HOSTS (decoded): pins ESXi host keys when set
-  std::vector<std::string> ssh_host_key_fingerprints;  // SSH_HOST_KEY_FINGERPRINTS: "SHA256:…"
+  std::vector<std::string> ssh_host_key_fingerprints;           // SSH_HOST_KEY_FINGERPRINTS: "SHA256:…"
   SshHostKeyMode ssh_host_key_check = SshHostKeyMode::kPinned;  // SSH_HOST_KEY_CHECK
   std::string host_lease_namespace = "openshift-mtv";
   std::chrono::seconds host_lease_duration{10};

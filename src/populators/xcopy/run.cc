@@ -279,7 +279,8 @@ int RunXcopy(const std::vector<std::string>& args) {
         vsphere::DatastoreFiles files(vc);
         auto uploader = std::make_shared<VsphereDatastoreUploader>(vc, files.DatacenterPath(host.ref));
         s.clone = esxi::MakeSshExecutor(so, uploader.get());
-        s.keep = std::make_shared<std::pair<std::shared_ptr<void>, std::shared_ptr<void>>>(uploader, tofu_dir);
+        s.keep =
+            std::make_shared<std::pair<std::shared_ptr<void>, std::shared_ptr<void>>>(uploader, tofu_dir);
       }
       s.storage = std::move(storage);
       return s;
