@@ -110,6 +110,7 @@ struct Reconciler::Context {
   bool completed = false;
   bool failed = false;
   bool in_place = false;
+  bool newly_throttled = false;  // throttled this pass after not being throttled in this process before
   bool populated_in_place = false;
   std::optional<std::chrono::milliseconds> requeue;
   std::pair<std::string, std::string> previous;  // the CR's True condition before this sync
@@ -326,7 +327,7 @@ Reconciler::Slot Reconciler::TakeSlot(Context& c) {
   if (pending.count(pod_key) != 0) return Slot::kAlreadyCreated;
   int in_flight = static_cast<int>(counted.size());
   if (in_flight >= limit) {
-    throttled_[host].insert(c.key);
+    c.newly_throttled = throttled_[host].insert(c.key).second;
     c.waiting_reason = "Throttled";
     c.waiting_message = "waiting for a populator slot on ESXi host " + host + " (" + std::to_string(in_flight) + "/" +
                         std::to_string(limit) + " in flight; MAX_POPULATOR_INFLIGHT=" + std::to_string(limit) + ")";
@@ -363,7 +364,9 @@ void Reconciler::SyncPod(Context& c, const std::string& claim_name, const std::s
     Slot slot = TakeSlot(c);
     if (slot == Slot::kAlreadyCreated) return;  // its creation event brings us back
     if (slot == Slot::kThrottled) {
-      if (c.previous.second != "Throttled") {
+      // Told once per wait: not again while this process keeps it waiting (its condition may say
+      // something else between two passes), nor after a restart when the CR already says Throttled.
+      if (c.newly_throttled && c.previous.second != "Throttled") {
         Emit(res::kPersistentVolumeClaim, c.pvc, kube::kEventNormal, kReasonThrottled,
              "Waiting for available populator slot on host " + RuntimeHost(c.cr) + ": " + c.waiting_message);
         metrics_.Throttled(c.kind);
