@@ -187,10 +187,13 @@ void ProgressMonitor::Loop() {
     if (reading) {
       ++ok_;
       cur.failures = 0;
+      cur.answered = true;
       changed = MergeReading(cur.reading, *reading);
     } else {
       ++failed_;
-      ++cur.failures;
+      // A pod that has not answered yet is still starting its endpoint: keep the steady interval.
+      // Once it has answered, failures mean trouble and back off.
+      if (cur.answered) ++cur.failures;
       log::Debug(kLog, "scrape failed",
                  {{"pvc", d.key}, {"url", target.url}, {"failures", cur.failures}, {"error", error}});
     }

@@ -5,8 +5,9 @@
 // (the only writer of CR status) folds the reading into the CR.
 //
 // Differences from Forklift's per-PVC goroutine: a few scrape threads serve every populator from one
-// schedule (no goroutine per pod); a failed scrape backs off (interval doubling up to 12 intervals)
-// instead of being retried at once in a busy loop; the schedule is a mutex-protected map (Forklift's
+// schedule (no goroutine per pod); once a pod has answered, a failed scrape backs off (interval
+// doubling up to 12 intervals) instead of being retried at once in a busy loop (before its first
+// answer the pod is starting its endpoint, and the steady interval is kept); the schedule is a mutex-protected map (Forklift's
 // monitoredPVCs map was shared without a lock); and when the pod has finished one final scrape is
 // taken (the populators wait about 10 s for it) before the PVC is dropped from the schedule.
 #include <atomic>
@@ -82,7 +83,8 @@ class ProgressMonitor : public ProgressSource {
   struct Entry {
     MonitorTarget target;
     std::optional<ScrapeReading> reading;
-    int failures = 0;
+    int failures = 0;       // consecutive failed scrapes since the pod last answered
+    bool answered = false;  // this pod incarnation has answered a scrape
     bool periodic = true;  // false after Finish: only the final scrape is left
     bool scheduled = false;
     uint64_t generation = 0;

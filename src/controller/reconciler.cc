@@ -142,6 +142,7 @@ void Reconciler::Drop(const std::string& key) {
     uid_of_key_.erase(it);
   }
   last_condition_.erase(key);
+  last_written_.erase(key);
 }
 
 std::vector<std::string> Reconciler::ThrottledOn(const std::string& host) const {
@@ -186,6 +187,19 @@ SyncOutcome Reconciler::Sync(const std::string& key) {
   c.kind = *kind;
   c.pvc = std::move(*pvc);
   c.cr = std::move(*cr);
+  {
+    // The cache may not have seen our last status write yet: start from what we wrote instead of
+    // sending a patch that can only conflict.
+    std::lock_guard<std::mutex> l(mu_);
+    auto it = last_written_.find(key);
+    if (it != last_written_.end()) {
+      if (kube::ResourceVersion(c.cr) == it->second.first && kube::Uid(c.cr) == kube::Uid(it->second.second)) {
+        c.cr = it->second.second;
+      } else {
+        last_written_.erase(it);
+      }
+    }
+  }
   c.uid = kube::Uid(c.pvc);
   c.pod = cache_.Pod(ns, PopulatorPodName(c.uid));
   c.prime = cache_.Pvc(ns, PrimePvcName(c.uid));
@@ -294,10 +308,16 @@ Reconciler::Slot Reconciler::TakeSlot(Context& c) {
   auto now = std::chrono::steady_clock::now();
   for (auto it = pending.begin(); it != pending.end();) {
     auto [pns, pname] = SplitKey(it->first);
-    if (now - it->second > kPendingPodTtl || cache_.Pod(pns, pname)) {
+    if (now - it->second > kPendingPodTtl) {
+      it = pending.erase(it);
+      continue;
+    }
+    // Counted even when the cache shows it by now: `active` was read before, so a pod that reached
+    // the cache in between would otherwise be in neither set (one pod too many on the host).
+    counted.insert(it->first);
+    if (cache_.Pod(pns, pname)) {
       it = pending.erase(it);
     } else {
-      counted.insert(it->first);
       ++it;
     }
   }
@@ -541,7 +561,8 @@ void Reconciler::FinishInPlace(Context& c) {
 }
 
 void Reconciler::Finish(Context& c) {
-  if (c.prime) {
+  // A prime PVC being deleted (its pvc-protection finalizer still on) needs no second delete.
+  if (c.prime && !kube::IsBeingDeleted(*c.prime)) {
     kube::DeleteOptions del;
     del.precondition_uid = kube::Uid(*c.prime);
     try {
@@ -666,8 +687,10 @@ void Reconciler::WriteStatus(Context& c) {
     }
     json patch = {{"metadata", {{"resourceVersion", kube::ResourceVersion(cr)}}}, {"status", status}};
     try {
-      client_.Patch(type, c.ns, cr_name, kube::PatchType::kMerge, patch, use_status ? "status" : "");
+      json written = client_.Patch(type, c.ns, cr_name, kube::PatchType::kMerge, patch, use_status ? "status" : "");
       remember();
+      std::lock_guard<std::mutex> l(mu_);
+      last_written_[c.key] = {kube::ResourceVersion(cr), std::move(written)};
       break;
     } catch (const std::exception& e) {
       if (kube::IsNotFound(e)) return;  // the CR was deleted meanwhile

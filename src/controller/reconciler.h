@@ -105,6 +105,9 @@ class Reconciler {
   std::map<std::string, std::string> uid_of_key_;  // target PVC key → uid (for cleanup after deletion)
   // Target PVC key → (uid, the True condition's type and reason as this process last wrote it).
   std::map<std::string, std::pair<std::string, std::pair<std::string, std::string>>> last_condition_;
+  // Target PVC key → (the CR's resourceVersion before our last status patch, the CR that patch
+  // returned): used while the informer still shows the older version.
+  std::map<std::string, std::pair<std::string, nlohmann::json>> last_written_;
 };
 
 }  // namespace hoist::controller

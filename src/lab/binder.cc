@@ -184,18 +184,35 @@ bool Binder::Sync() {
   volumes_ = store_.List(pvs_, "").items;
   class_list_ = store_.List(classes_, "").items;
   node_list_ = store_.List(nodes_, "").items;
-  pod_list_ = store_.List(pods_, "").items;
+  pods_listed_ = false;  // listed on first need: only claims being deleted look at pods
   auto by_name = [](const Json& a, const Json& b) { return NamespacedName(a) < NamespacedName(b); };
   std::sort(claims_.begin(), claims_.end(), by_name);
   std::sort(volumes_.begin(), volumes_.end(), by_name);
+  // The only volumes FindBestMatch can pick for a claim: those pre-bound to it and the free
+  // Available ones (in name order, as in volumes_), so that matching stays cheap with many volumes.
+  free_volumes_.clear();
+  prebound_.clear();
+  for (const auto& pv : volumes_) {
+    const Json& ref = GetNode(pv, "/spec/claimRef");
+    if (ref.is_object()) {
+      prebound_[GetString(ref, "/namespace") + "/" + GetString(ref, "/name")].push_back(pv);
+    } else if (GetString(pv, "/status/phase") == "Available") {
+      free_volumes_.push_back(pv);
+    }
+  }
+  // Every claim in one pass: what a claim's sync writes concerns that claim and its own volume (a
+  // free volume taken by one claim is dropped from free_volumes_ at once), so the others' snapshots
+  // stay valid. Volumes are looked at in a pass without claim changes, on fresh lists.
+  bool wrote = false;
   for (const auto& claim : claims_) {
     try {
-      if (SyncClaim(claim)) return true;
+      if (SyncClaim(claim)) wrote = true;
     } catch (const std::exception& e) {
       log::Warn("lab.binder", "could not sync claim",
                 {{"claim", NamespacedName(claim)}, {"error", e.what()}});
     }
   }
+  if (wrote) return true;
   for (const auto& pv : volumes_) {
     try {
       if (SyncVolume(pv)) return true;
@@ -212,6 +229,10 @@ bool Binder::SyncClaim(const Json& claim) {
   if (IsDeleting(claim)) {
     // pvc-protection: the finalizer goes once no pod that may still run uses the claim.
     if (!HasFinalizer(claim, kPvcProtectionFinalizer)) return false;
+    if (!pods_listed_) {
+      pod_list_ = store_.List(pods_, "").items;
+      pods_listed_ = true;
+    }
     for (const auto& pod : pod_list_)
       if (PodUsesClaim(pod, ns, name) && !PodIsTerminal(pod)) return false;
     store_.Mutate(pvcs_, ns, name, [](Json& c) { return RemoveFinalizer(c, kPvcProtectionFinalizer); });
@@ -266,8 +287,18 @@ bool Binder::SyncUnboundClaim(const Json& claim) {
     if (delay && !selected.empty())
       for (const auto& n : node_list_)
         if (GetString(n, "/metadata/name") == selected) node = &n;
-    int match = FindBestMatch(claim, volumes_, node, delay);
-    if (match >= 0) return Bind(volumes_[match], claim);
+    std::vector<Json> candidates;
+    if (auto it = prebound_.find(ns + "/" + name); it != prebound_.end()) candidates = it->second;
+    candidates.insert(candidates.end(), free_volumes_.begin(), free_volumes_.end());
+    int match = FindBestMatch(claim, candidates, node, delay);
+    if (match >= 0) {
+      std::string chosen = GetString(candidates[match], "/metadata/name");
+      bool bound = Bind(candidates[match], claim);
+      free_volumes_.erase(std::remove_if(free_volumes_.begin(), free_volumes_.end(),
+                                         [&](const Json& v) { return GetString(v, "/metadata/name") == chosen; }),
+                          free_volumes_.end());
+      return bound;
+    }
     if (delay && selected.empty()) {
       EventOnce(claim, "Normal", "WaitForFirstConsumer",
                 "waiting for first consumer to be created before binding");

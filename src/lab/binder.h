@@ -12,6 +12,7 @@
 // A bound claim whose volume now names another claim (the volume populator's claimRef switch) is Lost.
 // Volumes: no claimRef → Available; claim gone → Released, then the reclaim policy: Retain keeps it,
 // Delete is carried out by the provisioner that made it (see provisioner.h).
+#include <map>
 #include <string>
 #include <unordered_set>
 #include <vector>
@@ -54,6 +55,9 @@ class Binder {
   ResourceType pvcs_, pvs_, classes_, nodes_, pods_;
   // Per-pass snapshot.
   std::vector<Json> claims_, volumes_, class_list_, node_list_, pod_list_;
+  bool pods_listed_ = false;  // pod_list_ is current for this Sync
+  std::vector<Json> free_volumes_;                          // Available, no claimRef
+  std::map<std::string, std::vector<Json>> prebound_;       // "ns/name" of claimRef → volumes
   std::unordered_set<std::string> events_sent_;  // "uid/reason/message"
 };
 

@@ -220,6 +220,8 @@ void Cluster::Loop() {
         wrote = (!paused.count("provisioner") && provisioner_->Sync()) || wrote;
         wrote = (!paused.count("scheduler") && scheduler_->Sync()) || wrote;
         if (!wrote) break;
+        // Under a steady stream of changes, let the kubelet report pod states now and then too.
+        if (i % 25 == 24 && !paused.count("kubelet")) kubelet_->Sync();
       }
       if (!paused.count("kubelet")) kubelet_->Sync();
     } catch (const std::exception& e) {

@@ -246,6 +246,7 @@ std::shared_ptr<VolumeBackend> Provisioner::BackendFor(const std::map<std::strin
 }
 
 bool Provisioner::Sync() {
+  bool wrote = false;
   std::vector<Json> classes = store_.List(classes_, "").items;
   auto class_named = [&](const std::string& name) -> const Json* {
     for (const auto& c : classes)
@@ -274,7 +275,8 @@ bool Provisioner::Sync() {
     std::string pv_name = "pvc-" + GetString(claim, "/metadata/uid");
     if (store_.TryGet(pvs_, "", pv_name)) continue;
     try {
-      if (Provision(claim, *sc)) return true;
+      // Claims are provisioned independently (each its own PV, pvc-<uid>): all in one pass.
+      if (Provision(claim, *sc)) wrote = true;
     } catch (const std::exception& e) {
       std::string uid = GetString(claim, "/metadata/uid");
       if (failed_[uid] != e.what()) {
@@ -288,6 +290,7 @@ bool Provisioner::Sync() {
       }
     }
   }
+  if (wrote) return true;
   for (const auto& pv : store_.List(pvs_, "").items) {
     if (IsDeleting(pv) || GetString(pv, "/status/phase") != "Released") continue;
     if (GetString(pv, "/spec/persistentVolumeReclaimPolicy") != "Delete") continue;

@@ -39,8 +39,25 @@ Scheduler::Scheduler(Store& store, std::vector<std::string> node_names)
 
 bool Scheduler::Sync() {
   pod_list_ = store_.List(pods_, "").items;
+  // Nothing to place (the common case): skip listing everything else.
+  bool any_pending = false;
+  for (const auto& pod : pod_list_) {
+    if (GetString(pod, "/spec/nodeName").empty() && !IsDeleting(pod) && !Terminal(pod)) {
+      any_pending = true;
+      break;
+    }
+  }
+  if (!any_pending) return false;
   claim_list_ = store_.List(pvcs_, "").items;
   pv_list_ = store_.List(pvs_, "").items;
+  // Lookups by name for SchedulePod, so that a pass stays linear in the number of objects.
+  claim_index_.clear();
+  for (const auto& c : claim_list_) claim_index_[NamespacedName(c)] = &c;
+  pv_index_.clear();
+  for (const auto& pv : pv_list_) pv_index_[GetString(pv, "/metadata/name")] = &pv;
+  node_load_.clear();
+  for (const auto& p : pod_list_)
+    if (!Terminal(p)) node_load_[GetString(p, "/spec/nodeName")]++;
   class_list_ = store_.List(classes_, "").items;
   node_list_.clear();
   for (auto& n : store_.List(nodes_, "").items)
@@ -61,15 +78,17 @@ bool Scheduler::Sync() {
   std::sort(pending.begin(), pending.end(), [](const Json* a, const Json* b) {
     return GetString(*a, "/metadata/creationTimestamp") < GetString(*b, "/metadata/creationTimestamp");
   });
+  // Every pending pod in one pass (node_load_ counts the pods placed so far in it).
+  bool wrote = false;
   for (const Json* pod : pending) {
     try {
-      if (SchedulePod(*pod)) return true;
+      if (SchedulePod(*pod)) wrote = true;
     } catch (const std::exception& e) {
       log::Warn("lab.scheduler", "could not schedule pod",
                 {{"pod", NamespacedName(*pod)}, {"error", e.what()}});
     }
   }
-  return false;
+  return wrote;
 }
 
 bool Scheduler::MarkUnschedulable(const Json& pod, const std::string& message) {
@@ -112,10 +131,8 @@ bool Scheduler::SchedulePod(const Json& pod) {
     for (const auto& v : volumes) {
       std::string claim_name = GetString(v, "/persistentVolumeClaim/claimName");
       if (claim_name.empty()) continue;
-      const Json* claim = nullptr;
-      for (const auto& c : claim_list_)
-        if (GetString(c, "/metadata/namespace") == ns && GetString(c, "/metadata/name") == claim_name)
-          claim = &c;
+      auto found = claim_index_.find(ns + "/" + claim_name);
+      const Json* claim = found == claim_index_.end() ? nullptr : found->second;
       if (!claim)
         return MarkUnschedulable(pod, "0/" + total + " nodes are available: persistentvolumeclaim \"" +
                                           claim_name + "\" not found.");
@@ -138,8 +155,8 @@ bool Scheduler::SchedulePod(const Json& pod) {
     for (const Json* c : claims) {
       std::string vol = GetString(*c, "/spec/volumeName");
       if (vol.empty()) continue;
-      for (const auto& pv : pv_list_)
-        if (GetString(pv, "/metadata/name") == vol && !VolumeFitsNode(pv, node)) ok = false;
+      auto pv = pv_index_.find(vol);
+      if (pv != pv_index_.end() && !VolumeFitsNode(*pv->second, node)) ok = false;
     }
     if (ok) fit.push_back(&node);
   }
@@ -148,9 +165,7 @@ bool Scheduler::SchedulePod(const Json& pod) {
         pod, "0/" + total + " nodes are available: " + total +
                  " node(s) didn't match Pod's node affinity/selector or volume node affinity.");
 
-  std::map<std::string, int> load;
-  for (const auto& p : pod_list_)
-    if (!Terminal(p)) load[GetString(p, "/spec/nodeName")]++;
+  std::map<std::string, int>& load = node_load_;
   const Json* chosen = nullptr;
   for (const Json* n : fit) {
     std::string nn = GetString(*n, "/metadata/name");
@@ -185,6 +200,7 @@ bool Scheduler::SchedulePod(const Json& pod) {
   }
   if (waiting) return false;  // the binder and provisioner act; the pod is retried on the next pass
 
+  node_load_[node_name]++;
   store_.Mutate(pods_, ns, name, [&](Json& p) {
     if (!GetString(p, "/spec/nodeName").empty()) return false;
     p["spec"]["nodeName"] = node_name;

@@ -8,8 +8,10 @@
 // claims are Bound. A pod whose claim is missing stays Pending with PodScheduled=False (Unschedulable).
 // Pods created with spec.nodeName bypass the scheduler, as in Kubernetes (their WaitForFirstConsumer
 // claims are not given a node by anyone but the pod's creator).
+#include <map>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "lab/store.h"
@@ -30,6 +32,9 @@ class Scheduler {
   ResourceType pods_, pvcs_, pvs_, classes_, nodes_;
   std::vector<std::string> node_names_;
   std::vector<Json> pod_list_, claim_list_, pv_list_, class_list_, node_list_;
+  std::unordered_map<std::string, const Json*> claim_index_;  // "ns/name" → claim_list_ entry
+  std::unordered_map<std::string, const Json*> pv_index_;     // name → pv_list_ entry
+  std::map<std::string, int> node_load_;                      // node → pods not terminated
 };
 
 }  // namespace hoist::lab

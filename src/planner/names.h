@@ -29,6 +29,8 @@ inline constexpr std::string_view kServiceAccountAnnotation = controller::kServi
 inline constexpr std::string_view kPlanRefAnnotation = "planner.hoist.io/plan";        // "ns/name" of the Plan
 inline constexpr std::string_view kVmNameAnnotation = "planner.hoist.io/vm-name";      // the VM's vCenter name
 inline constexpr std::string_view kDiskIndexAnnotation = "planner.hoist.io/disk-index";
+// On the CRs of a VM that failed (kept, unowned, after its PVCs were deleted): why the VM failed.
+inline constexpr std::string_view kVmFailedAnnotation = "planner.hoist.io/vm-failed";
 inline constexpr std::string_view kFinalizer = "planner.hoist.io/cleanup";  // on the Plan
 inline constexpr std::string_view kReportingController = "hoist.konveyor.io/planner";
 

@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "controller/names.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "kube/errors.h"
@@ -57,16 +58,18 @@ void DeleteIfPresent(kube::KubeClient& client, const kube::ResourceType& type, c
   }
 }
 
-// Values that change on every pass while disks copy; a status that differs from the last one written
-// only in these is written at most every status_interval.
-json Volatile(json j) {
-  if (j.is_object()) {
-    for (const char* k : {"durationSeconds", "transferredBytes", "percent", "progress"}) j.erase(k);
-    for (auto it = j.begin(); it != j.end(); ++it) *it = Volatile(std::move(*it));
-  } else if (j.is_array()) {
-    for (auto& v : j) v = Volatile(std::move(v));
+// What must reach Plan.status at once: the Plan's conditions and each VM's phase. Everything else
+// (disk phases, bytes, times) is written at most every status_interval, so a plan of many disks
+// costs a bounded number of writes however often its CRs change.
+std::string Signature(const json& status) {
+  json sig = json::array();
+  if (const json* conds = kube::At(status, {"conditions"}); conds != nullptr && conds->is_array()) {
+    for (const json& c : *conds) sig.push_back(Str(c, {"type"}) + "=" + Str(c, {"status"}) + ":" + Str(c, {"message"}));
   }
-  return j;
+  if (const json* vms = kube::At(status, {"migration", "vms"}); vms != nullptr && vms->is_array()) {
+    for (const json& vm : *vms) sig.push_back(Str(vm, {"id"}) + "=" + Str(vm, {"phase"}));
+  }
+  return sig.dump();
 }
 
 std::string JoinMessages(const std::vector<Condition>& conds) {
@@ -84,6 +87,7 @@ struct Planner::PlanMemo {
   std::string last_signature;
   std::chrono::steady_clock::time_point last_write{};
   std::string last_refusal;
+  std::set<std::string> secrets_deleted;  // per-disk Secrets removed after their copy (status may lag)
 };
 
 struct Planner::Pass {
@@ -501,9 +505,11 @@ void Planner::ObserveVm(Pass& pass, json& vm_status) {
         o.pvc = CachedOrFetched(pass, kube::resources::kPersistentVolumeClaim, o.name);
         o.cr = CachedOrFetched(pass, resources::kXcopyPopulator, o.name);
         json task = DiskTask(o, prev, pass.now);
-        if (Str(task, {"phase"}) == kPhaseCompleted && Str(prev, {"phase"}) != kPhaseCompleted) {
+        if (Str(task, {"phase"}) == kPhaseCompleted && Str(prev, {"phase"}) != kPhaseCompleted &&
+            !pass.memo->secrets_deleted.count(o.name)) {
           // Copied: the credentials are no longer needed anywhere.
           DeleteIfPresent(client_, kube::resources::kSecret, pass.plan.target_namespace, o.name);
+          pass.memo->secrets_deleted.insert(o.name);
         }
         tasks.push_back(std::move(task));
       }
@@ -533,6 +539,11 @@ void Planner::ObserveVm(Pass& pass, json& vm_status) {
 void Planner::RemoveVmObjects(Pass& pass, const json& vm_status) {
   const std::string& ns = pass.plan.target_namespace;
   std::string vm_id = Str(vm_status, {"id"});
+  std::string why;
+  if (const json* r = kube::At(vm_status, {"error", "reasons"}); r != nullptr && r->is_array()) {
+    for (const json& s : *r) why += (why.empty() ? "" : "; ") + s.get<std::string>();
+  }
+  if (why.size() > 1024) why = why.substr(0, 1021) + "...";
   std::set<std::string> names;
   if (const json* pipeline = kube::At(vm_status, {"pipeline"}); pipeline != nullptr && pipeline->is_array()) {
     for (const json& step : *pipeline) {
@@ -543,15 +554,18 @@ void Planner::RemoveVmObjects(Pass& pass, const json& vm_status) {
   }
   // Whatever else carries this plan's and this VM's labels (a pass that stopped half-way).
   for (const json& pvc : pvcs_->store().ByIndex(kPlanIndex, pass.plan.uid)) {
+    // The controller's prime PVCs carry the labels too; they go with their target PVC.
+    if (kube::Name(pvc).rfind(controller::kPrimePvcPrefix, 0) == 0) continue;
     if (kube::Label(pvc, kVmIdLabel) == vm_id && kube::Namespace(pvc) == ns) names.insert(kube::Name(pvc));
   }
   names.erase("");
   for (const std::string& name : names) {
-    // The CR stays as the record of what happened: drop its owner so that deleting the PVC keeps it.
+    // The CR stays as the record of what happened: drop its owner so that deleting the PVC keeps it,
+    // and say why its disk stopped (tools such as `hoist watch` count it as done).
     if (auto cr = crs_->store().Get(ns, name); cr && kube::At(*cr, {"metadata", "ownerReferences"}) != nullptr) {
       try {
         client_.Patch(resources::kXcopyPopulator, ns, name, kube::PatchType::kMerge,
-                      {{"metadata", {{"ownerReferences", nullptr}}}});
+                      {{"metadata", {{"ownerReferences", nullptr}, {"annotations", {{std::string(kVmFailedAnnotation), why}}}}}});
       } catch (const std::exception& e) {
         if (!kube::IsNotFound(e)) throw;
       }
@@ -578,8 +592,10 @@ bool Planner::Cleanup(const Plan& plan) {
     ++deleted;
   }
   for (const json& pvc : kube::ListAll(client_, kube::resources::kPersistentVolumeClaim, ns, opts).items) {
-    // A Bound PVC is a migrated disk: it outlives the plan. Anything else is unfinished work.
-    if (kube::pvc::Phase(pvc) == "Bound") {
+    // A Bound PVC is a migrated disk: it outlives the plan. Anything else is unfinished work (a
+    // prime PVC included: it goes with its target PVC, or now).
+    bool prime = kube::Name(pvc).rfind(controller::kPrimePvcPrefix, 0) == 0;
+    if (!prime && kube::pvc::Phase(pvc) == "Bound") {
       ++kept;
       continue;
     }
@@ -596,7 +612,7 @@ bool Planner::Cleanup(const Plan& plan) {
 bool Planner::WriteStatus(Pass& pass, const json& status) {
   json current = pass.obj.value("status", json::object());
   if (status == current) return false;
-  std::string signature = Volatile(status).dump();
+  std::string signature = Signature(status);
   auto now = std::chrono::steady_clock::now();
   if (signature == pass.memo->last_signature && now - pass.memo->last_write < options_.status_interval) {
     queue_->AddAfter(pass.key, options_.status_interval - (now - pass.memo->last_write));
@@ -722,6 +738,7 @@ void Planner::Reconcile(const std::string& key) {
       // A pass that failed half-way through the cleanup left objects: finish it.
       bool left = false;
       for (const json& pvc : pvcs_->store().ByIndex(kPlanIndex, plan.uid)) {
+        if (kube::Name(pvc).rfind(controller::kPrimePvcPrefix, 0) == 0) continue;
         if (kube::Label(pvc, kVmIdLabel) == Str(vm, {"id"}) && !kube::IsBeingDeleted(pvc)) left = true;
       }
       if (left) RemoveVmObjects(pass, vm);

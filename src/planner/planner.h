@@ -56,7 +56,8 @@ struct PlannerOptions {
   // How often a Plan is looked at again without an event (not ready: secrets or VMs may appear;
   // running: a safety net behind the watches).
   std::chrono::milliseconds resync{std::chrono::seconds(30)};
-  // Status writes that only move progress are made at most this often per Plan.
+  // Status writes that change neither a Plan condition nor a VM's phase (disk phases, bytes, times)
+  // are made at most this often per Plan.
   std::chrono::milliseconds status_interval{std::chrono::seconds(2)};
   int workers = 2;
   std::string instance = "hoist-controller";  // reportingInstance of the Events

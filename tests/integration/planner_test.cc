@@ -224,9 +224,12 @@ TEST_F(PlannerLab, TwoVmsThreeDisksFromPlanToBoundPvcs) {
   EXPECT_TRUE(lab_->Find(resources::kClusterRoleBinding, "", "populator-pv-reader-binding-vms"));
 
   // Executing, both VMs copying, every disk listed.
-  ASSERT_TRUE(Eventually([&] { return HasCondition("wave-1", "Executing"); }));
+  ASSERT_TRUE(Eventually([&] {
+    json p = GetPlan("wave-1");
+    return VmStatus(p, vm1).value("phase", "") == "CopyDisks" && VmStatus(p, vm2).value("phase", "") == "CopyDisks";
+  })) << GetPlan("wave-1")["status"].dump(2);
   json p = GetPlan("wave-1");
-  EXPECT_EQ(VmStatus(p, vm1)["phase"], "CopyDisks");
+  EXPECT_TRUE(HasCondition("wave-1", "Executing"));
   EXPECT_EQ(VmStatus(p, vm1)["pipeline"][0]["tasks"].size(), 2u);
   EXPECT_EQ(VmStatus(p, vm2)["name"], "vm2");
 
@@ -337,7 +340,10 @@ TEST_F(PlannerLab, AFailedDiskRemovesItsVmsVolumesAndNothingElse) {
   EXPECT_TRUE(Owned(res::kSecret, plan, vm1).empty());
   std::vector<json> kept = Owned(resources::kXcopyPopulator, plan, vm1);
   ASSERT_EQ(kept.size(), 2u);
-  for (const json& cr : kept) EXPECT_FALSE(cr["metadata"].contains("ownerReferences")) << cr.dump();
+  for (const json& cr : kept) {
+    EXPECT_FALSE(cr["metadata"].contains("ownerReferences")) << cr.dump();
+    EXPECT_NE(kube::Annotation(cr, "planner.hoist.io/vm-failed").find("check VAAI on the array"), std::string::npos) << cr.dump();
+  }
   // vm2 untouched, still copying.
   ASSERT_EQ(Owned(res::kPersistentVolumeClaim, plan, vm2).size(), 1u);
   EXPECT_EQ(kube::Uid(Owned(res::kPersistentVolumeClaim, plan, vm2)[0]), kube::Uid(vm2_pvcs[0]));
@@ -386,12 +392,11 @@ TEST_F(PlannerLab, VmsBeyondTheInflightLimitWaitWithoutVolumes) {
     return Owned(res::kPersistentVolumeClaim, plan, vm1).size() == 2 && Owned(res::kPersistentVolumeClaim, plan, vm2).size() == 1;
   }));
   EXPECT_TRUE(Owned(res::kPersistentVolumeClaim, plan, vm3).empty());
-  // The status is written after the pass that made the volumes: wait for it.
-  json waiting;
+  // The status is written after the pass that created the PVCs.
   EXPECT_TRUE(Eventually([&] {
-    waiting = VmStatus(GetPlan("queue"), vm3);
-    return waiting["phase"] == "Pending" && waiting.value("reason", "").find("MAX_VM_INFLIGHT") != std::string::npos;
-  })) << waiting.dump();
+    return VmStatus(GetPlan("queue"), vm3).value("reason", "").find("MAX_VM_INFLIGHT") != std::string::npos;
+  })) << VmStatus(GetPlan("queue"), vm3).dump();
+  EXPECT_EQ(VmStatus(GetPlan("queue"), vm3)["phase"], "Pending");
   EXPECT_TRUE(Owned(res::kPersistentVolumeClaim, plan, vm3).empty());
 
   for (const json& pvc : Owned(res::kPersistentVolumeClaim, plan, vm1)) lab_->BindLikeThePopulator(pvc);

@@ -33,7 +33,7 @@ class XcopyControllerTest : public ::testing::Test {
     std::string tmpl = (fs::temp_directory_path() / "xcopy-ctl.XXXXXX").string();
     ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
     dir_ = tmpl;
-    WorldOptions o;
+    WorldOptions& o = options_;
     o.dir = (dir_ / "world").string();
     o.bin_dir = bin;
     o.hosts[0].iqn = "iqn.1998-01.com.vmware:esx1-0001";
@@ -45,7 +45,10 @@ class XcopyControllerTest : public ::testing::Test {
                       {"HOIST_XCOPY_RESCAN_INTERVAL", "200ms"},
                       {"HOIST_XCOPY_CLEANUP_SETTLE", "0"},
                       {"HOIST_XCOPY_SCRAPE_WAIT", "10s"}};
-    world_ = std::make_unique<World>(o);
+  }
+  // Starts the world with options_ (a test may change them first).
+  void StartWorld() {
+    world_ = std::make_unique<World>(options_);
     world_->Start();
   }
   void TearDown() override {
@@ -71,10 +74,12 @@ class XcopyControllerTest : public ::testing::Test {
   }
 
   fs::path dir_;
+  WorldOptions options_;
   std::unique_ptr<World> world_;
 };
 
 TEST_F(XcopyControllerTest, PvcIsPopulatedThroughTheControllerWithStatusOnTheCr) {
+  StartWorld();
   TargetVolume t = world_->CreateXcopyClaim("mig", "vm1-disk-0", "vm1", "ontap1", 4 << 20);
   ASSERT_TRUE(world_->WaitForPopulated(t)) << world_->Kubectl("get pvc,pods,vxvp -A -o wide") << "\n"
                                            << world_->Kubectl("logs -n mig -l app=hoist-populator --tail=50");
@@ -101,6 +106,10 @@ TEST_F(XcopyControllerTest, PvcIsPopulatedThroughTheControllerWithStatusOnTheCr)
 }
 
 TEST_F(XcopyControllerTest, CloneFailureIsReportedOnTheCrAndNothingIsLeftMapped) {
+  // A clone of about 20 s, so that it is still running at the first poll however slow the machine is,
+  // and the 1 ms clone timeout fails it there.
+  options_.esxi_env["HOIST_FAKE_VMKFSTOOLS_DELAY"] = "0.2";
+  StartWorld();
   TargetVolume t = world_->CreateXcopyClaim("mig", "vm1-disk-bad", "vm1", "ontap1", 4 << 20, "",
                                             {{"HOIST_XCOPY_CLONE_TIMEOUT", "1ms"}});
   nlohmann::json status;

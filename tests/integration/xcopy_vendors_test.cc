@@ -14,6 +14,7 @@
 #include <string>
 #include <tuple>
 
+#include "lab/arrays/lab_array.h"
 #include "lab/xcopy/populator_process.h"
 #include "lab/xcopy/world.h"
 #include "storage/config.h"
@@ -156,6 +157,8 @@ class XcopyVendorsBase {
 class XcopyVendorsTest : public XcopyVendorsBase,
                          public ::testing::TestWithParam<std::tuple<std::string, std::string, std::string>> {};
 class XcopyPowerFlexTest : public XcopyVendorsBase, public ::testing::TestWithParam<std::string> {};
+class XcopyArrayTroubleTest : public XcopyVendorsBase,
+                              public ::testing::TestWithParam<std::tuple<std::string, std::string, int>> {};
 
 TEST_P(XcopyVendorsTest, CopiesTheDiskAndLeavesNothingBehind) {
   ASSERT_NE(world_, nullptr);
@@ -224,6 +227,39 @@ INSTANTIATE_TEST_SUITE_P(Matrix, XcopyVendorsTest,
                            return std::get<0>(info.param) + "_" + std::get<1>(info.param) + "_" +
                                   std::get<2>(info.param);
                          });
+
+// The array's session expires (401) or the array answers 503 once, in the middle of the flow: the
+// client logs in again or retries, and the copy goes through with nothing left mapped.
+TEST_P(XcopyArrayTroubleTest, OneSessionExpiryOr503MidFlowIsRiddenOut) {
+  ASSERT_NE(world_, nullptr);
+  auto [vendor, prefix, status] = GetParam();
+  std::string array = vendor + "1";
+  std::string name = "disk-" + vendor + "-" + std::to_string(status);
+  TargetVolume t = world_->CreateTargetVolume("mig", name, array, 4 << 20);
+  std::vector<std::string> before = ArrayMappings(vendor, t);
+  world_->array(array).InjectFaultForTest({"GET", prefix, status, 1, {}});
+  PopulatorSpec spec;
+  spec.vm = "vm-" + vendor;
+  spec.array = array;
+  spec.vendor = vendor;
+  if (vendor == "powerflex") spec.extra_args = {"--migration-host=" + world_->HostMoref(kSdcHost)};
+  PopulatorProcess p;
+  p.Start(*world_, t, spec, (*dir_ / (name + ".log")).string());
+  ASSERT_EQ(p.Wait(), 0) << p.log();
+  EXPECT_TRUE(p.LogContains(status == 401 ? "session expired; logging in again" : "retrying")) << p.log();
+  EXPECT_TRUE(world_->ReadLun(t) == world_->SourceData("vm-" + vendor));
+  EXPECT_EQ(ArrayMappings(vendor, t), before);
+  EXPECT_EQ(world_->SanInitiatorsOfHosts(t.naa), std::vector<std::string>{});
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Vendors, XcopyArrayTroubleTest,
+    ::testing::Values(std::make_tuple("primera3par", "/api/v1/vluns", 401), std::make_tuple("primera3par", "/api/v1/vluns", 503),
+                      std::make_tuple("vantara", "/ConfigurationManager/v1/objects/", 401),
+                      std::make_tuple("vantara", "/ConfigurationManager/v1/objects/", 503),
+                      std::make_tuple("powerflex", "/api/instances/Volume::", 401),
+                      std::make_tuple("powerflex", "/api/instances/Volume::", 503)),
+    [](const auto& info) { return std::get<0>(info.param) + "_" + std::to_string(std::get<2>(info.param)); });
 
 INSTANTIATE_TEST_SUITE_P(Methods, XcopyPowerFlexTest, ::testing::Values("vib", "ssh"),
                          [](const auto& info) { return info.param; });

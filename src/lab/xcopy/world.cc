@@ -221,11 +221,15 @@ void World::StartVcenter() {
   }
   for (const auto& v : options_.vms) {
     uint64_t n = v.data_bytes == 0 ? v.disk_bytes : std::min(v.data_bytes, v.disk_bytes);
-    fs::path data = dir / "data" / (v.name + ".raw");
-    WriteFile(data, Pattern(v.seed, n));
-    nlohmann::json disk = {{"capacityBytes", v.disk_bytes}, {"data", data.string()}};
-    if (v.snapshots > 0) disk["snapshots"] = v.snapshots;
-    world["vms"].push_back({{"name", v.name}, {"host", v.host}, {"datastore", v.datastore}, {"disks", {disk}}});
+    nlohmann::json disks = nlohmann::json::array();
+    for (int i = 0; i < std::max(1, v.disks); ++i) {
+      fs::path data = dir / "data" / (v.name + (i == 0 ? "" : "_" + std::to_string(i)) + ".raw");
+      WriteFile(data, Pattern(v.seed + i, n));
+      nlohmann::json disk = {{"capacityBytes", v.disk_bytes}, {"data", data.string()}};
+      if (v.snapshots > 0) disk["snapshots"] = v.snapshots;
+      disks.push_back(disk);
+    }
+    world["vms"].push_back({{"name", v.name}, {"host", v.host}, {"datastore", v.datastore}, {"disks", disks}});
   }
   WriteFile(dir / "vcsim" / "world.json", world.dump(2));
 
@@ -404,6 +408,7 @@ void World::StartController() {
     if (std::string(*e).rfind("VSPHERE_COPY_OFFLOAD_POPULATOR_IMAGE=", 0) != 0) envs.push_back(*e);
   }
   envs.push_back("VSPHERE_COPY_OFFLOAD_POPULATOR_IMAGE=" + options_.populator_image);
+  for (const auto& [k, v] : options_.controller_env) envs.push_back(k + "=" + v);
   std::vector<char*> argv, envp;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -493,17 +498,17 @@ std::string World::HostMoref(const std::string& host) const {
   return inventory_["hosts"][host]["moref"].get<std::string>();
 }
 std::string World::VmMoref(const std::string& vm) const { return inventory_["vms"][vm]["moref"].get<std::string>(); }
-std::string World::VmdkPath(const std::string& vm) const {
-  return inventory_["vms"][vm]["disks"][0].get<std::string>();
+std::string World::VmdkPath(const std::string& vm, int disk) const {
+  return inventory_["vms"][vm]["disks"][disk].get<std::string>();
 }
 std::string World::HostRoot(const std::string& host) const {
   return inventory_["hosts"][host]["root"].get<std::string>();
 }
 
-std::string World::SourceData(const std::string& vm) const {
+std::string World::SourceData(const std::string& vm, int disk) const {
   const VmSpec& v = FindVm(options_, vm);
   uint64_t n = v.data_bytes == 0 ? v.disk_bytes : std::min(v.data_bytes, v.disk_bytes);
-  std::string s = Pattern(v.seed, n);
+  std::string s = Pattern(v.seed + disk, n);
   s.resize(v.disk_bytes, '\0');
   return s;
 }

@@ -60,6 +60,7 @@ struct VmSpec {
   uint64_t data_bytes = 0;  // bytes of pattern at the start of the disk (0: all of it); the rest is a hole
   uint32_t seed = 1;        // the pattern's seed
   int snapshots = 0;
+  int disks = 1;  // disks of disk_bytes each, all on `datastore`; disk i holds the pattern of seed + i
 };
 
 struct WorldOptions {
@@ -83,6 +84,7 @@ struct WorldOptions {
   // populator image mapped to hoist-populator; `controller_args` are added to its command line.
   bool controller = false;
   std::vector<std::string> controller_args = {"--scrape-interval=200ms"};
+  std::map<std::string, std::string> controller_env;  // e.g. FEATURE_COPY_OFFLOAD=true (the planner)
   // Secret keys every per-disk Secret gets (e.g. the populator's HOIST_XCOPY_* intervals).
   std::map<std::string, std::string> secret_extra;
 };
@@ -121,9 +123,9 @@ class World {
   std::string vcenter_ca_file() const;
   std::string HostMoref(const std::string& host) const;
   std::string VmMoref(const std::string& vm) const;
-  std::string VmdkPath(const std::string& vm) const;  // "[san-ds1] vm1/vm1.vmdk"
+  std::string VmdkPath(const std::string& vm, int disk = 0) const;  // "[san-ds1] vm1/vm1.vmdk"
   // The bytes the VM's disk holds (the pattern, zero-padded to the disk size).
-  std::string SourceData(const std::string& vm) const;
+  std::string SourceData(const std::string& vm, int disk = 0) const;
   // The ESXi host's root as the wrapper sees it (vmfs/devices/disks, tmp/vmkfstools-wrapper-*).
   std::string HostRoot(const std::string& host) const;
   bool HostHasDevice(const std::string& host, const std::string& naa) const;

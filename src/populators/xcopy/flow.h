@@ -40,7 +40,6 @@ struct FlowInputs {
   std::string target_namespace;
   std::string owner_name;     // target PVC
   std::string migration_host; // HostSystem moref value, optional
-  std::string vendor;         // storageVendorProduct
   Tuning tuning;
 };
 

@@ -27,7 +27,6 @@ struct Tuning {
   std::chrono::milliseconds scrape_wait{10000};    // final wait for the controller's scrape
   int task_get_retries = 5;                        // consecutive transient taskGet failures tolerated
   std::chrono::milliseconds clone_timeout{std::chrono::hours(48)};
-  std::chrono::milliseconds cancel_wait{20000};  // after SIGTERM: wait for the stopped clone to end
 };
 
 struct Options {
@@ -57,6 +56,8 @@ struct Options {
   std::string host_lease_namespace = "openshift-mtv";
   std::chrono::seconds host_lease_duration{10};
   int host_lease_slots = 2;
+  // DISABLE_VVOL_METHOD / DISABLE_RDM_METHOD: accepted for Forklift's Secrets; hoist copies VMDKs
+  // only and refuses vVol and RDM disks whatever they say.
   bool disable_vvol = false, disable_rdm = false;
 
   // The whole environment and the array's keys (STORAGE_*, vendor keys) for storage::ArrayConfig.

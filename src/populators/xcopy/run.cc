@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -215,7 +216,14 @@ int RunXcopy(const std::vector<std::string>& args) {
       } else {
         esxi::SshExecutorOptions so;
         so.address = ManagementAddress(vc, host.ref);
-        if (auto it = env.find("ESXI_SSH_PORT"); it != env.end() && !it->second.empty()) so.port = std::stoi(it->second);
+        if (auto it = env.find("ESXI_SSH_PORT"); it != env.end() && !it->second.empty()) {
+          char* end = nullptr;
+          long port = std::strtol(it->second.c_str(), &end, 10);
+          if (end == it->second.c_str() || *end != '\0' || port < 1 || port > 65535) {
+            throw PreconditionError("ESXI_SSH_PORT: \"" + it->second + "\" is not a TCP port");
+          }
+          so.port = static_cast<int>(port);
+        }
         so.host_name = host.name + " (" + host.ref.ToString() + ")";
         so.private_key = o.ssh_private_key;
         so.datastore = ds.name;
@@ -236,7 +244,6 @@ int RunXcopy(const std::vector<std::string>& args) {
     in.target_namespace = o.target_namespace;
     in.owner_name = o.owner_name;
     in.migration_host = o.migration_host;
-    in.vendor = o.storage_vendor_product;
     in.tuning = o.tuning;
     Flow flow(in, deps);
     try {

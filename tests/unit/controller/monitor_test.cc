@@ -94,17 +94,27 @@ TEST(ProgressMonitor, ScrapesSteadilyAndReportsOnlyChanges) {
 }
 
 TEST(ProgressMonitor, FailedScrapesBackOffInsteadOfSpinning) {
-  Harness h;  // 20 ms interval: steady scraping would make ~25 calls in half a second
+  Harness h;  // 20 ms interval: steady scraping makes ~25 calls in half a second
+  h.script.Set(Progress(5));
   h.monitor.Watch("ns/a", Target());
+  ASSERT_TRUE(Eventually([&] { return h.monitor.Latest("ns/a").has_value(); }));
+  h.script.Set("");  // the populator stops answering
+  int before = h.script.calls();
   std::this_thread::sleep_for(milliseconds(500));
-  int calls = h.script.calls();
+  int calls = h.script.calls() - before;
   EXPECT_GE(calls, 1);
   EXPECT_LE(calls, 8);  // 20, 40, 80, 160, 240 ms, ...
   EXPECT_GE(h.monitor.scrapes_failed(), 1u);
+  // Once it answers again the reading arrives (within the capped back-off).
+  h.script.Set(Progress(7));
+  ASSERT_TRUE(Eventually([&] { return h.monitor.Latest("ns/a")->progress == 7; }, milliseconds(5000)));
+}
+
+TEST(ProgressMonitor, AStartingPodIsScrapedAtTheSteadyInterval) {
+  Harness h;  // the endpoint is not up yet: no back-off before its first answer
+  h.monitor.Watch("ns/a", Target());
+  ASSERT_TRUE(Eventually([&] { return h.script.calls() >= 10; }, milliseconds(2000)));
   EXPECT_FALSE(h.monitor.Latest("ns/a").has_value());
-  // Once the endpoint answers the reading arrives (within the capped back-off).
-  h.script.Set(Progress(5));
-  ASSERT_TRUE(Eventually([&] { return h.monitor.Latest("ns/a").has_value(); }, milliseconds(5000)));
 }
 
 TEST(ProgressMonitor, FinishTakesOneFinalScrapeThenStops) {

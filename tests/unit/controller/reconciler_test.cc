@@ -209,10 +209,35 @@ class ReconcilerTest : public ::testing::Test {
     kube_.Mutate(res::kPersistentVolume, "", pv, [&](json& v) { v["status"]["phase"] = "Bound"; });
   }
 
+  // The cache the reconciler reads; `after_active_pods` runs right after it lists a host's active pods,
+  // to let the informer catch up in the middle of a count.
+  class HookedCache : public ClusterCache {
+   public:
+    explicit HookedCache(const ClusterCache& inner) : inner_(inner) {}
+    std::optional<json> Pvc(std::string_view ns, std::string_view name) const override { return inner_.Pvc(ns, name); }
+    std::optional<json> Pv(std::string_view name) const override { return inner_.Pv(name); }
+    std::optional<json> Pod(std::string_view ns, std::string_view name) const override { return inner_.Pod(ns, name); }
+    std::optional<json> StorageClass(std::string_view name) const override { return inner_.StorageClass(name); }
+    std::optional<json> Populator(PopulatorKind kind, std::string_view ns, std::string_view name) const override {
+      return inner_.Populator(kind, ns, name);
+    }
+    std::vector<json> ActivePodsOnHost(std::string_view host) const override {
+      std::vector<json> pods = inner_.ActivePodsOnHost(host);
+      if (after_active_pods) after_active_pods();
+      return pods;
+    }
+    std::vector<json> Pvs() const override { return inner_.Pvs(); }
+    std::function<void()> after_active_pods;
+
+   private:
+    const ClusterCache& inner_;
+  };
+
   testing::FakeKube kube_;
   kube::Store pvcs_, pvs_, pods_, classes_, ovirt_, xcopy_;
-  StoreCache cache_{CacheStores{&pvcs_, &pvs_, &pods_, &classes_,
-                                {{PopulatorKind::kOvirt, &ovirt_}, {PopulatorKind::kVSphereXcopy, &xcopy_}}}};
+  StoreCache store_cache_{CacheStores{&pvcs_, &pvs_, &pods_, &classes_,
+                                      {{PopulatorKind::kOvirt, &ovirt_}, {PopulatorKind::kVSphereXcopy, &xcopy_}}}};
+  HookedCache cache_{store_cache_};
   ControllerSettings settings_;
   std::unique_ptr<FakeProgress> progress_;
   std::unique_ptr<ControllerMetrics> metrics_;
@@ -524,6 +549,27 @@ TEST_F(ReconcilerTest, ThrottlesPerHostCountingPodsTheCacheHasNotSeen) {
   EXPECT_THAT(reconciler_->ThrottledOn("host-A"), ElementsAre("mig/pd"));
 }
 
+TEST_F(ReconcilerTest, APodReachingTheCacheDuringTheCountStillCounts) {
+  settings_.max_in_flight = 1;
+  NewController();
+  StorageClass("lab-file", "lab.hoist.io/file");
+  Cr(kXcopy, "a", {{"sourceHost", "host-A"}});
+  Cr(kXcopy, "b", {{"sourceHost", "host-A"}});
+  Pvc("pa", "VSphereXcopyVolumePopulator", "a");
+  Pvc("pb", "VSphereXcopyVolumePopulator", "b");
+  Refresh();
+  EXPECT_FALSE(reconciler_->Sync("mig/pa").requeue_after);
+  ASSERT_TRUE(Pod("pa"));
+  // pb's count lists host-A's active pods from a cache that does not show pa's pod yet, and the pod
+  // arrives in the cache right after: it must still be counted (one pod per host, not two).
+  cache_.after_active_pods = [this] { kube_.Fill(pods_, res::kPod); };
+  SyncOutcome b = reconciler_->Sync("mig/pb");
+  cache_.after_active_pods = nullptr;
+  EXPECT_FALSE(Pod("pb"));
+  EXPECT_TRUE(b.requeue_after);
+  EXPECT_EQ(TrueCondition(CrNow(kXcopy, "b")), "Pending/Throttled");
+}
+
 TEST_F(ReconcilerTest, NoThrottlingWithoutHostOrWithLimitZero) {
   settings_.max_in_flight = 0;
   NewController();
@@ -747,6 +793,30 @@ TEST_F(ReconcilerTest, StatusConflictIsRetriedOnTheLatestObject) {
   json cr = CrNow();
   EXPECT_EQ(cr["status"]["progress"], "30");
   EXPECT_EQ(cr["metadata"]["labels"]["touched"], "yes");
+}
+
+TEST_F(ReconcilerTest, AStaleCrCacheDoesNotCauseConflicts) {
+  StorageClass("lab-file", "lab.hoist.io/file");
+  Cr(kOvirt);
+  Pvc();
+  Sync();
+  BindPrime();
+  PodPhase("Running");
+  json before_write = CrNow();
+  Sync();  // writes the Running condition
+  Refresh();
+  ovirt_.Upsert(before_write);  // the informer has not delivered that write yet
+  progress_->readings["mig/disk-0"].progress = 60;
+  reconciler_->Sync("mig/disk-0");
+  EXPECT_EQ(CrNow()["status"]["progress"], "60");
+  for (const auto& l : kube_.log) EXPECT_EQ(l.rfind("get ovirtvolumepopulators", 0), std::string::npos) << l;
+
+  // Once the prime PVC is being deleted (finalizer still on), it is not deleted again.
+  PodPhase("Succeeded");
+  Sync();
+  BinderCompletesRebind();
+  Sync();
+  EXPECT_EQ(kube_.Writes("delete").size(), 1u);
 }
 
 TEST_F(ReconcilerTest, DeletedPvcStopsMonitoring) {
