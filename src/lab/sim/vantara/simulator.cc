@@ -636,14 +636,6 @@ SimLdev VantaraSimulator::CreateLdev(uint64_t size_bytes, const std::string& lab
   return l;
 }
 
-std::optional<SimLdev> VantaraSimulator::FindLdev(int id) const {
-  std::lock_guard lock(impl_->mu);
-  for (const auto& l : impl_->ldevs) {
-    if (l.id == id) return l;
-  }
-  return std::nullopt;
-}
-
 std::optional<SimLdev> VantaraSimulator::FindLdevByLabel(const std::string& label) const {
   std::lock_guard lock(impl_->mu);
   for (const auto& l : impl_->ldevs) {

@@ -57,7 +57,6 @@ class VantaraSimulator : public common::ArraySimulator {
 
   // What a storage administrator, the fabric or the CSI driver does.
   SimLdev CreateLdev(uint64_t size_bytes, const std::string& label);
-  std::optional<SimLdev> FindLdev(int id) const;
   std::optional<SimLdev> FindLdevByLabel(const std::string& label) const;
   void DeleteLdev(int id);  // and its LU paths
   // The FC initiator logs in to port (zoning); without a port: to every FC port.
