@@ -45,10 +45,12 @@ inline ::testing::AssertionResult ThrowsError(const std::function<void()>& f, Er
                                            << ", want " << static_cast<int>(cls) << ": " << msg;
     }
     for (const auto& p : present) {
-      if (msg.find(p) == std::string::npos) return ::testing::AssertionFailure() << "no \"" << p << "\" in: " << msg;
+      if (msg.find(p) == std::string::npos)
+        return ::testing::AssertionFailure() << "no \"" << p << "\" in: " << msg;
     }
     for (const auto& a : absent) {
-      if (msg.find(a) != std::string::npos) return ::testing::AssertionFailure() << "\"" << a << "\" in: " << msg;
+      if (msg.find(a) != std::string::npos)
+        return ::testing::AssertionFailure() << "\"" << a << "\" in: " << msg;
     }
     return ::testing::AssertionSuccess();
   }

@@ -88,11 +88,13 @@ TEST_F(PowerFlexClientTest, TheEsxiSdcIsTheGroup) {
   EXPECT_EQ(g.protocol, Protocol::kSdc);
 
   EXPECT_TRUE(ThrowsError(
-      [&] { array.EnsureInitiatorGroup("xcopy-hostsystem-host-13", {"11111111-2222-3333-4444-555555555555"}); },
+      [&] {
+        array.EnsureInitiatorGroup("xcopy-hostsystem-host-13", {"11111111-2222-3333-4444-555555555555"});
+      },
       ErrorClass::kPrecondition, {"install the SDC"}));
-  EXPECT_TRUE(
-      ThrowsError([&] { array.EnsureInitiatorGroup("xcopy-hostsystem-host-13", {"iqn.1998-01.com.vmware:esx1"}); },
-                  ErrorClass::kPrecondition, {"IoctlIniGuidStr"}));
+  EXPECT_TRUE(ThrowsError(
+      [&] { array.EnsureInitiatorGroup("xcopy-hostsystem-host-13", {"iqn.1998-01.com.vmware:esx1"}); },
+      ErrorClass::kPrecondition, {"IoctlIniGuidStr"}));
   sim_->SetSdcConnectedForLab(kEsxGuid, false);
   EXPECT_TRUE(ThrowsError([&] { array.EnsureInitiatorGroup("xcopy-hostsystem-host-12", {kEsxGuid}); },
                           ErrorClass::kPrecondition, {"Disconnected"}));

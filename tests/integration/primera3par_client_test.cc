@@ -73,9 +73,11 @@ TEST_F(Primera3parClientTest, ResolvesTheCsiVolumeToTheVolumeAndItsNaa) {
   EXPECT_EQ(lun.naa.rfind("naa.60002ac", 0), 0u) << lun.naa;
   EXPECT_EQ(lun.size_bytes, 4u << 20);
 
-  EXPECT_TRUE(ThrowsError([&] { array.ResolveVolume(VolumeRef{"pv-9", "csi.hpe.com", "pvc-missing", {}}); },
-                          ErrorClass::kPrecondition,
-                          {"volume pvc-missing (PV pv-9) not found on Primera/3PAR 127.0.0.1:"}));
+  EXPECT_TRUE(ThrowsError(
+      [&] {
+        array.ResolveVolume(VolumeRef{"pv-9", "csi.hpe.com", "pvc-missing", {}});
+      },
+      ErrorClass::kPrecondition, {"volume pvc-missing (PV pv-9) not found on Primera/3PAR 127.0.0.1:"}));
 }
 
 TEST_F(Primera3parClientTest, EnsureInitiatorGroupCreatesHostAndHostSetOnceAndAddsNewPaths) {
@@ -200,7 +202,8 @@ TEST_F(Primera3parClientTest, MapAsksForTheVlunsOfTheHostsItReachesNotForEveryVl
   EXPECT_EQ(sim_->RequestCountForTest("GET", "/api/v1/vluns"),
             sim_->RequestCountForTest("GET", "/api/v1/vluns?query="))
       << "every VLUN read was a filtered query";
-  EXPECT_GE(sim_->RequestCountForTest("GET", "/api/v1/vluns?query=" + net::UrlEncode("\"hostname EQ esx01\"")), 1);
+  EXPECT_GE(
+      sim_->RequestCountForTest("GET", "/api/v1/vluns?query=" + net::UrlEncode("\"hostname EQ esx01\"")), 1);
 }
 
 TEST_F(Primera3parClientTest, CollectionsStreamInChunksAndACutOneIsReadAgain) {
@@ -221,7 +224,8 @@ TEST_F(Primera3parClientTest, CollectionsStreamInChunksAndACutOneIsReadAgain) {
   EXPECT_EQ(sim_->HostSetMembersForTest("xcopy-hostsystem-host-13"), std::vector<std::string>{"esx01"});
   EXPECT_EQ(sim_->HostsForTest(), before) << "the host was found in the list read again, not made anew";
   // The query (400: no queries), the cut list, the whole list.
-  EXPECT_EQ(sim_->RequestCountForTest("GET", "/api/v1/hosts") - sim_->RequestCountForTest("GET", "/api/v1/hostsets"),
+  EXPECT_EQ(sim_->RequestCountForTest("GET", "/api/v1/hosts") -
+                sim_->RequestCountForTest("GET", "/api/v1/hostsets"),
             3);
 }
 
@@ -257,8 +261,9 @@ TEST_F(Primera3parClientTest, Retries5xxAndTimeoutsAndGivesUpWithTheOperationNam
 
   sim_->InjectFaultForTest(Fault{"POST", "/api/v1/vluns", 500, 10});
   InitiatorGroup g = array.EnsureInitiatorGroup("xcopy-hostsystem-host-12", {kIqn1});
-  EXPECT_TRUE(ThrowsError([&] { array.Map(lun, g.name); }, ErrorClass::kTransient,
-                          {"exporting volume " + lun.name + " to " + g.name + " on Primera/3PAR", "HTTP 500"}));
+  EXPECT_TRUE(
+      ThrowsError([&] { array.Map(lun, g.name); }, ErrorClass::kTransient,
+                  {"exporting volume " + lun.name + " to " + g.name + " on Primera/3PAR", "HTTP 500"}));
   EXPECT_EQ(sim_->RequestCountForTest("POST", "/api/v1/vluns"), 3);
   EXPECT_EQ(array.ListMappings(lun), std::vector<std::string>{"set:k8s-nodes"}) << "nothing left exported";
 }
@@ -270,8 +275,8 @@ TEST_F(Primera3parClientTest, WrongPasswordIsAPreconditionWithoutThePassword) {
 }
 
 TEST_F(Primera3parClientTest, TlsIsVerifiedByDefault) {
-  testing::ExpectTlsVerifiedByDefault<Primera3parArray>(Config(kPassword, /*with_ca=*/false), Fast(), Volume(),
-                                                        vol_.naa);
+  testing::ExpectTlsVerifiedByDefault<Primera3parArray>(Config(kPassword, /*with_ca=*/false), Fast(),
+                                                        Volume(), vol_.naa);
 }
 
 }  // namespace

@@ -115,7 +115,9 @@ TEST_F(VantaraClientTest, CreatesHostGroupsWithVaaiOptionsOnlyOnPortsTheHostReac
 
   // A WWPN zoned nowhere cannot be reached.
   EXPECT_TRUE(ThrowsError(
-      [&] { array.EnsureInitiatorGroup("xcopy-hostsystem-host-99", {"fc.20000025b5000009:20000025b5000099"}); },
+      [&] {
+        array.EnsureInitiatorGroup("xcopy-hostsystem-host-99", {"fc.20000025b5000009:20000025b5000099"});
+      },
       ErrorClass::kPrecondition, {"zoning"}));
 }
 
@@ -191,8 +193,8 @@ TEST_F(VantaraClientTest, AFailedJobSaysWhatTheArrayRefused) {
   InitiatorGroup g = array.EnsureInitiatorGroup("xcopy-hostsystem-host-13", {kFcId});
   sim_->FailNextJobForTest("B958", "0947", "Another LDEV is already mapped to the specified LUN.");
   EXPECT_TRUE(ThrowsError([&] { array.Map(lun, g.name); }, ErrorClass::kPrecondition,
-                          {"adding an LU path for LDEV " + lun.id + " to host group CL1-A,1 on Vantara", "Failed",
-                           "SSB1 B958, SSB2 0947", "Another LDEV is already mapped"}));
+                          {"adding an LU path for LDEV " + lun.id + " to host group CL1-A,1 on Vantara",
+                           "Failed", "SSB1 B958, SSB2 0947", "Another LDEV is already mapped"}));
 }
 
 TEST_F(VantaraClientTest, LogsInAgainWhenTheSessionExpiresAndDiscardsItWhenDone) {
@@ -225,8 +227,7 @@ TEST_F(VantaraClientTest, RetriesBusyAndTimeoutsMidFlow) {
   EXPECT_EQ(array.ListMappings(lun).size(), 2u);
 
   sim_->InjectFaultForTest(Fault{"GET", "/ConfigurationManager/v1/objects/storages", 503, 10});
-  EXPECT_TRUE(
-      ThrowsError([&] { array.ListMappings(lun); }, ErrorClass::kTransient, {"KART00003-E", "busy"}));
+  EXPECT_TRUE(ThrowsError([&] { array.ListMappings(lun); }, ErrorClass::kTransient, {"KART00003-E", "busy"}));
 }
 
 TEST_F(VantaraClientTest, WrongPasswordIsAPreconditionWithoutThePassword) {

@@ -10,9 +10,9 @@
 namespace hoist::storage::common {
 
 struct ScsiInitiators {
-  std::vector<std::string> wwpns;  // FC ports: the WWPN, 16 hex digits, upper case
-  std::vector<std::string> iqns;   // iSCSI names as given
-  Protocol protocol() const;       // kFc, kIscsi or kMixed
+  std::vector<std::string> wwpns;        // FC ports: the WWPN, 16 hex digits, upper case
+  std::vector<std::string> iqns;         // iSCSI names as given
+  Protocol protocol() const;             // kFc, kIscsi or kMixed
   std::vector<std::string> all() const;  // WWPNs, then iSCSI names
 };
 

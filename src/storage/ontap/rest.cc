@@ -40,15 +40,17 @@ CallError ErrorFromResponse(std::string_view what, std::string_view host, int st
     hint = "the array reported an internal error; check the cluster's health and retry";
   }
   return CallError(common::RefusalClass(status),
-                   common::RefusalMessage(what, "ONTAP " + std::string(host), status, body, words, hint), status,
-                   api.code);
+                   common::RefusalMessage(what, "ONTAP " + std::string(host), status, body, words, hint),
+                   status, api.code);
 }
 
 RestClient::RestClient(const ArrayConfig& config, const Tuning& tuning)
     : authorization_(common::BasicAuth(config.username, config.password)),
       rest_(common::RestOptionsFromConfig(config, "ONTAP", tuning), *this) {}
 
-void RestClient::Authorize(net::HttpRequest& request) { request.headers.Set("Authorization", authorization_); }
+void RestClient::Authorize(net::HttpRequest& request) {
+  request.headers.Set("Authorization", authorization_);
+}
 
 common::CallError RestClient::ErrorFor(std::string_view what, const common::Response& response) {
   return ErrorFromResponse(what, rest_.host(), response.status, response.body);

@@ -135,7 +135,8 @@ common::CallError PowerFlexArray::ErrorFor(std::string_view what, const common::
     hint = "the gateway reported an internal error; check the MDM cluster and retry";
   }
   ErrorClass cls = refusal ? ErrorClass::kPrecondition : common::RefusalClass(r.status);
-  return CallError(cls, common::RefusalMessage(what, Describe(), r.status, r.body, words, hint), r.status, api.code);
+  return CallError(cls, common::RefusalMessage(what, Describe(), r.status, r.body, words, hint), r.status,
+                   api.code);
 }
 
 std::string PowerFlexArray::system_id() {

@@ -151,7 +151,8 @@ common::CallError Primera3parArray::ErrorFor(std::string_view what, const common
   } else if (r.status >= 500) {
     hint = "the array reported an internal error; check the WSAPI service and retry";
   }
-  return CallError(common::RefusalClass(r.status), common::RefusalMessage(what, Describe(), r.status, r.body, words, hint), r.status,
+  return CallError(common::RefusalClass(r.status),
+                   common::RefusalMessage(what, Describe(), r.status, r.body, words, hint), r.status,
                    api.code);
 }
 
@@ -306,9 +307,9 @@ json Primera3parArray::VlunsWhere(const char* field, const std::string& value, s
   json found;
   if (!whole) {
     try {
-      found = rest_.CallJson(
-          common::Get("/api/v1/vluns?query=" + net::UrlEncode("\"" + std::string(field) + " EQ " + value + "\"")),
-          what);
+      found = rest_.CallJson(common::Get("/api/v1/vluns?query=" +
+                                         net::UrlEncode("\"" + std::string(field) + " EQ " + value + "\"")),
+                             what);
     } catch (const CallError& e) {
       if (e.status() != 400) throw;
       // A WSAPI without VLUN queries: the whole list, filtered here.

@@ -74,7 +74,8 @@ class Primera3parArray : public common::SessionArray {
 
   // VLUNs whose `field` (volumeName, hostname) is `value`: WSAPI's query "<field> EQ <value>"; when the
   // WSAPI has no VLUN queries (400), the whole list, kept in `whole` for the next call, filtered here.
-  nlohmann::json VlunsWhere(const char* field, const std::string& value, std::optional<nlohmann::json>& whole);
+  nlohmann::json VlunsWhere(const char* field, const std::string& value,
+                            std::optional<nlohmann::json>& whole);
   nlohmann::json Vluns(const std::string& volume);  // VLUNs of one volume
   std::vector<std::string> HostsOfGroup(const std::string& group);
 };

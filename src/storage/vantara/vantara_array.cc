@@ -227,7 +227,8 @@ common::CallError VantaraArray::ErrorFor(std::string_view what, const common::Re
   }
   // 412: the resource is locked by another user's change; it clears.
   ErrorClass cls = r.status == 412 ? ErrorClass::kTransient : common::RefusalClass(r.status);
-  return CallError(cls, common::RefusalMessage(what, Describe(), r.status, r.body, words, hint), r.status, Code(api));
+  return CallError(cls, common::RefusalMessage(what, Describe(), r.status, r.body, words, hint), r.status,
+                   Code(api));
 }
 
 json VantaraArray::RunJob(const common::Request& request, std::string_view what) {

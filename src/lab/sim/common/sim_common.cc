@@ -152,8 +152,11 @@ void SaveState(const SimulatorOptionsBase& options, const nlohmann::json& state)
 
 nlohmann::json SanEntry(const std::string& backing, const std::string& array, const std::string& vendor,
                         const std::string& model, int lun_id, uint64_t size_bytes) {
-  nlohmann::json entry = {
-      {"backing", backing}, {"array", array}, {"vendor", vendor}, {"model", model}, {"sizeBytes", size_bytes}};
+  nlohmann::json entry = {{"backing", backing},
+                          {"array", array},
+                          {"vendor", vendor},
+                          {"model", model},
+                          {"sizeBytes", size_bytes}};
   if (lun_id >= 0) entry["lunId"] = lun_id;
   return entry;
 }
@@ -292,6 +295,5 @@ std::string Lower(std::string s) {
   for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
 }
-
 
 }  // namespace hoist::lab::sim::common

@@ -281,7 +281,8 @@ struct OntapSimulator::Impl {
       SimLun* l = FindLun(m.lun_uuid);
       Igroup* g = FindIgroup(m.igroup_uuid);
       if (!l || !g) continue;
-      json entry = common::SanEntry(l->backing, options.array_name, "NETAPP", "LUN C-Mode", m.lun_id, l->size_bytes);
+      json entry =
+          common::SanEntry(l->backing, options.array_name, "NETAPP", "LUN C-Mode", m.lun_id, l->size_bytes);
       for (const auto& init : g->initiators) desired.emplace_back(init, l->naa, entry);
     }
     san->Publish(desired);
@@ -599,7 +600,6 @@ struct OntapSimulator::Impl {
     if (parts.empty() || parts[0] != "api") return ErrorReply(404, "3", "API not found", req.path);
     return ErrorReply(405, "3", "The method " + m + " is not supported for " + req.path);
   }
-
 };
 
 OntapSimulator::OntapSimulator(SimulatorOptions options)

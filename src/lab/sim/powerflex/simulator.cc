@@ -234,7 +234,8 @@ struct PowerFlexSimulator::Impl {
       }
     }
     if (req.path == "/api/login" && req.method == "GET") {
-      if (decoded != options.username + ":" + options.password) return Err(401, kUnauthorized, "Unauthorized");
+      if (decoded != options.username + ":" + options.password)
+        return Err(401, kUnauthorized, "Unauthorized");
       std::string token = "YWRtaW46" + common::RandomHex(rng, 40);
       tokens.insert(token);
       return Ok(token);

@@ -213,7 +213,8 @@ struct Primera3parSimulator::Impl {
     for (const auto& v : vluns) {
       SimVolume* vol = FindVolume(v.volume);
       if (!vol) continue;
-      json entry = common::SanEntry(vol->backing, options.array_name, "3PARdata", "VV", v.lun, vol->size_bytes);
+      json entry =
+          common::SanEntry(vol->backing, options.array_name, "3PARdata", "VV", v.lun, vol->size_bytes);
       for (const auto& hn : TargetHosts(v.target)) {
         Host* h = FindHost(hn);
         if (!h) continue;
@@ -520,7 +521,8 @@ struct Primera3parSimulator::Impl {
         }
         json members = json::array();
         for (const auto& v : vluns) {
-          if (field.empty() || (field == "volumeName" ? v.volume == value : Lower(v.target) == Lower(value))) {
+          if (field.empty() ||
+              (field == "volumeName" ? v.volume == value : Lower(v.target) == Lower(value))) {
             members.push_back(VlunJson(v));
           }
         }

@@ -187,7 +187,8 @@ struct VantaraSimulator::Impl {
       SimLdev* l = FindLdev(p.ldev);
       HostGroup* g = FindGroup(p.port, p.hg);
       if (!l || !g) continue;
-      json entry = common::SanEntry(l->backing, options.array_name, "HITACHI", "OPEN-V", p.lun, l->size_bytes);
+      json entry =
+          common::SanEntry(l->backing, options.array_name, "HITACHI", "OPEN-V", p.lun, l->size_bytes);
       for (const auto& m : g->members) desired.emplace_back(m, l->naa, entry);
     }
     san->Publish(desired);
@@ -582,11 +583,11 @@ struct VantaraSimulator::Impl {
     }
     return Handle(req, p);
   }
-
 };
 
 VantaraSimulator::VantaraSimulator(SimulatorOptions options)
-    : ArraySimulator(options, "Vantara", "hoist-lab-vantara", "application/json"), impl_(std::make_unique<Impl>()) {
+    : ArraySimulator(options, "Vantara", "hoist-lab-vantara", "application/json"),
+      impl_(std::make_unique<Impl>()) {
   impl_->options = std::move(options);
   if (impl_->options.storage_device_id.size() != 12) throw BugError("storageDeviceId has 12 digits");
   impl_->san = std::make_unique<common::SanPublisher>(impl_->options.san_dir);
@@ -605,8 +606,9 @@ common::Reply VantaraSimulator::Handle(const net::ServerRequest& req) {
 }
 
 common::Reply VantaraSimulator::FaultReply(int status) {
-  Reply r = status == 503 ? Err(503, "KART00003-E", "The REST API server is busy.", "Wait a while, then retry.")
-                          : Err(status, "KART00001-E", "An internal error occurred (injected fault).");
+  Reply r = status == 503
+                ? Err(503, "KART00003-E", "The REST API server is busy.", "Wait a while, then retry.")
+                : Err(status, "KART00001-E", "An internal error occurred (injected fault).");
   return common::Reply{r.status, r.body.dump()};
 }
 
