@@ -50,66 +50,69 @@ HostStorage::HostStorage(EsxcliRunner& esxcli, HostStorageOptions options)
 
 std::optional<ScsiDevice> HostStorage::FindDevice(std::string_view naa) {
   std::string what = "listing device " + std::string(naa) + " on " + esxcli_.host();
-  return RetryTransient(options_.read_attempts, options_.read_retry_delay, options_.read_retry_delay * 4, {},
-                        what, [&]() -> std::optional<ScsiDevice> {
-                          EsxcliOutput out;
-                          try {
-                            out = esxcli_.Run({"storage", "core", "device", "list", "-d", std::string(naa)});
-                          } catch (const EsxcliError& e) {
-                            // "Unable to find device with name naa.…": the host does not know it (yet).
-                            if (e.kind() == EsxcliError::Kind::kCommandFailed) return std::nullopt;
-                            throw;
-                          }
-                          for (std::size_t i = 0; i < out.rows.size(); ++i) {
-                            if (Lower(out.Field(i, "Device")) == Lower(naa)) return DeviceFromRow(out, i);
-                          }
-                          return std::nullopt;
-                        });
+  return RetryTransient(
+      options_.read_attempts, options_.read_retry_delay, options_.read_retry_delay * 4, {}, what,
+      [&]() -> std::optional<ScsiDevice> {
+        EsxcliOutput out;
+        try {
+          out = esxcli_.Run(
+              EsxcliCommand({"storage", "core", "device", "list"}).Option("-d", "device", std::string(naa)));
+        } catch (const EsxcliError& e) {
+          // "Unable to find device with name naa.…": the host does not know it (yet).
+          if (e.kind() == EsxcliError::Kind::kCommandFailed) return std::nullopt;
+          throw;
+        }
+        for (std::size_t i = 0; i < out.rows.size(); ++i) {
+          if (Lower(out.Field(i, "Device")) == Lower(naa)) return DeviceFromRow(out, i);
+        }
+        return std::nullopt;
+      });
 }
 
 std::vector<ScsiDevice> HostStorage::Devices() {
   std::string what = "listing the devices of " + esxcli_.host();
-  return RetryTransient(options_.read_attempts, options_.read_retry_delay, options_.read_retry_delay * 4, {},
-                        what, [&] {
-                          EsxcliOutput out = esxcli_.Run({"storage", "core", "device", "list"});
-                          std::vector<ScsiDevice> devices;
-                          for (std::size_t i = 0; i < out.rows.size(); ++i)
-                            devices.push_back(DeviceFromRow(out, i));
-                          return devices;
-                        });
+  return RetryTransient(
+      options_.read_attempts, options_.read_retry_delay, options_.read_retry_delay * 4, {}, what, [&] {
+        EsxcliOutput out = esxcli_.Run(EsxcliCommand({"storage", "core", "device", "list"}));
+        std::vector<ScsiDevice> devices;
+        for (std::size_t i = 0; i < out.rows.size(); ++i) devices.push_back(DeviceFromRow(out, i));
+        return devices;
+      });
 }
 
 std::vector<ScsiPath> HostStorage::Paths(std::string_view naa) {
   std::string what = "listing the paths of " + std::string(naa) + " on " + esxcli_.host();
-  return RetryTransient(options_.read_attempts, options_.read_retry_delay, options_.read_retry_delay * 4, {},
-                        what, [&] {
-                          std::vector<ScsiPath> paths;
-                          EsxcliOutput out;
-                          try {
-                            out = esxcli_.Run({"storage", "core", "path", "list", "-d", std::string(naa)});
-                          } catch (const EsxcliError& e) {
-                            if (e.kind() == EsxcliError::Kind::kCommandFailed) return paths;
-                            throw;
-                          }
-                          for (std::size_t i = 0; i < out.rows.size(); ++i) {
-                            ScsiPath p;
-                            p.uid = out.Field(i, "UID");
-                            p.runtime_name = out.Field(i, "RuntimeName");
-                            p.device = out.Field(i, "Device");
-                            p.adapter = out.Field(i, "Adapter");
-                            p.state = out.Field(i, "State");
-                            p.transport = out.Field(i, "Transport");
-                            if (auto lun = ToInt(out.Field(i, "LUN"))) p.lun = static_cast<int>(*lun);
-                            paths.push_back(std::move(p));
-                          }
-                          return paths;
-                        });
+  return RetryTransient(
+      options_.read_attempts, options_.read_retry_delay, options_.read_retry_delay * 4, {}, what, [&] {
+        std::vector<ScsiPath> paths;
+        EsxcliOutput out;
+        try {
+          out = esxcli_.Run(
+              EsxcliCommand({"storage", "core", "path", "list"}).Option("-d", "device", std::string(naa)));
+        } catch (const EsxcliError& e) {
+          if (e.kind() == EsxcliError::Kind::kCommandFailed) return paths;
+          throw;
+        }
+        for (std::size_t i = 0; i < out.rows.size(); ++i) {
+          ScsiPath p;
+          p.uid = out.Field(i, "UID");
+          p.runtime_name = out.Field(i, "RuntimeName");
+          p.device = out.Field(i, "Device");
+          p.adapter = out.Field(i, "Adapter");
+          p.state = out.Field(i, "State");
+          p.transport = out.Field(i, "Transport");
+          if (auto lun = ToInt(out.Field(i, "LUN"))) p.lun = static_cast<int>(*lun);
+          paths.push_back(std::move(p));
+        }
+        return paths;
+      });
 }
 
 std::optional<VaaiStatus> HostStorage::Vaai(std::string_view naa) {
   EsxcliOutput out;
   try {
-    out = esxcli_.Run({"storage", "core", "device", "vaai", "status", "get", "-d", std::string(naa)});
+    out = esxcli_.Run(EsxcliCommand({"storage", "core", "device", "vaai", "status", "get"})
+                          .Option("-d", "device", std::string(naa)));
   } catch (const EsxcliError& e) {
     if (e.kind() == EsxcliError::Kind::kCommandFailed) return std::nullopt;
     throw;
@@ -121,19 +124,19 @@ std::optional<VaaiStatus> HostStorage::Vaai(std::string_view naa) {
 
 std::optional<std::int64_t> HostStorage::IntSetting(std::string_view path) {
   std::string what = "reading " + std::string(path) + " on " + esxcli_.host();
-  return RetryTransient(
-      options_.read_attempts, options_.read_retry_delay, options_.read_retry_delay * 4, {}, what,
-      [&]() -> std::optional<std::int64_t> {
-        EsxcliOutput out;
-        try {
-          out = esxcli_.Run({"system", "settings", "advanced", "list", "-o", std::string(path)});
-        } catch (const EsxcliError& e) {
-          if (e.kind() == EsxcliError::Kind::kCommandFailed) return std::nullopt;
-          throw;
-        }
-        if (out.rows.empty()) return std::nullopt;
-        return ToInt(out.Field(0, "IntValue"));
-      });
+  return RetryTransient(options_.read_attempts, options_.read_retry_delay, options_.read_retry_delay * 4, {},
+                        what, [&]() -> std::optional<std::int64_t> {
+                          EsxcliOutput out;
+                          try {
+                            out = esxcli_.Run(EsxcliCommand({"system", "settings", "advanced", "list"})
+                                                  .Option("-o", "option", std::string(path)));
+                          } catch (const EsxcliError& e) {
+                            if (e.kind() == EsxcliError::Kind::kCommandFailed) return std::nullopt;
+                            throw;
+                          }
+                          if (out.rows.empty()) return std::nullopt;
+                          return ToInt(out.Field(0, "IntValue"));
+                        });
 }
 
 namespace {
@@ -172,21 +175,25 @@ void RetryRescan(int attempts, std::chrono::milliseconds pause, std::stop_token 
 void HostStorage::RescanAllAdapters(std::stop_token stop) {
   RetryRescan(options_.rescan_attempts, options_.rescan_retry_interval, stop,
               "rescanning the storage adapters of " + esxcli_.host(), [&] {
-                esxcli_.Run({"storage", "core", "adapter", "rescan", "-t", "add", "-a"});
+                esxcli_.Run(EsxcliCommand({"storage", "core", "adapter", "rescan"})
+                                .Option("-t", "type", "add")
+                                .Flag("-a", "all"));
               });
 }
 
 void HostStorage::RescanDeadPaths(std::string_view adapter, std::stop_token stop) {
-  RetryRescan(
-      options_.rescan_attempts, options_.rescan_retry_interval, stop,
-      "removing dead paths on adapter " + std::string(adapter) + " of " + esxcli_.host(), [&] {
-        esxcli_.Run({"storage", "core", "adapter", "rescan", "-t", "delete", "-A", std::string(adapter)});
-      });
+  RetryRescan(options_.rescan_attempts, options_.rescan_retry_interval, stop,
+              "removing dead paths on adapter " + std::string(adapter) + " of " + esxcli_.host(), [&] {
+                esxcli_.Run(EsxcliCommand({"storage", "core", "adapter", "rescan"})
+                                .Option("-t", "type", "delete")
+                                .Option("-A", "adapter", std::string(adapter)));
+              });
 }
 
 void HostStorage::RemoveDetached(std::string_view naa) {
   try {
-    esxcli_.Run({"storage", "core", "device", "detached", "remove", "-d", std::string(naa)});
+    esxcli_.Run(EsxcliCommand({"storage", "core", "device", "detached", "remove"})
+                    .Option("-d", "device", std::string(naa)));
   } catch (const EsxcliError& e) {
     if (e.kind() == EsxcliError::Kind::kCommandFailed &&
         (Has(e.host_message(), "not in the detached") || Has(e.host_message(), "Unable to find") ||
@@ -265,7 +272,9 @@ void HostStorage::DetachDevice(std::string_view naa, std::stop_token stop) {
   std::optional<ScsiDevice> dev = FindDevice(naa);
   if (dev && dev->status != "off") {
     try {
-      esxcli_.Run({"storage", "core", "device", "set", "--state", "off", "-d", std::string(naa)});
+      esxcli_.Run(EsxcliCommand({"storage", "core", "device", "set"})
+                      .Option("--state", "state", "off")
+                      .Option("-d", "device", std::string(naa)));
     } catch (const EsxcliError& e) {
       if (e.kind() == EsxcliError::Kind::kUnknownCommand) throw;
       if (!Has(e.host_message(), "Unable to find device")) {
@@ -275,6 +284,8 @@ void HostStorage::DetachDevice(std::string_view naa, std::stop_token stop) {
       }
       dev.reset();
     }
+    // ESXi usually reports `off` at once; look before pausing.
+    if (dev) dev = FindDevice(naa);
     auto delay = std::chrono::milliseconds(250);
     auto deadline = std::chrono::steady_clock::now() + options_.off_timeout;
     while (dev && dev->status != "off") {

@@ -20,7 +20,9 @@ inline bool SleepUnlessStopped(std::chrono::milliseconds d, std::stop_token stop
   std::mutex mu;
   std::condition_variable_any cv;
   std::unique_lock<std::mutex> lock(mu);
-  return !cv.wait_for(lock, stop, d, [] { return false; });
+  // wait_for returns the predicate's value (always false here), not whether it was stopped.
+  cv.wait_for(lock, stop, d, [] { return false; });
+  return !stop.stop_requested();
 }
 
 // Calls `fn` up to `attempts` times while it throws a transient hoist::Error. The last error is

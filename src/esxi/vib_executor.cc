@@ -11,20 +11,33 @@ namespace hoist::esxi {
 namespace {
 
 // Wrapper arguments → the plugin's esxcli command: {"--task-get", "-i", id} →
-// {"vmkfstools", "taskGet", "-i", id}. The options keep their names (the plugin's short names).
-std::vector<std::string> EsxcliArgv(const std::vector<std::string>& args) {
+// `vmkfstools taskGet -i <id>`. The options keep the plugin's short names; their parameter names are
+// the plugin's long options without dashes, as ESXi names them in CLIInfo
+// (esxi/vmkfstools-wrapper/esxcli-vmkfstools.xml: source-vmdk, target-lun, id).
+EsxcliCommand PluginCommand(const std::vector<std::string>& args) {
   static const std::pair<const char*, const char*> kCommands[] = {{"--clone", "clone"},
                                                                   {"--task-get", "taskGet"},
                                                                   {"--task-clean", "taskClean"},
                                                                   {"--version", "version"}};
-  std::vector<std::string> argv = {"vmkfstools"};
+  static const std::pair<const char*, const char*> kParams[] = {
+      {"-s", "sourcevmdk"}, {"-t", "targetlun"}, {"-i", "id"}};
+  const char* name = nullptr;
   for (const auto& [option, command] : kCommands) {
-    if (!args.empty() && args[0] == option) argv.emplace_back(command);
+    if (!args.empty() && args[0] == option) name = command;
   }
-  if (argv.size() != 2)
+  if (name == nullptr)
     throw BugError("no esxcli command for wrapper option " + (args.empty() ? "" : args[0]));
-  argv.insert(argv.end(), args.begin() + 1, args.end());
-  return argv;
+  EsxcliCommand cmd({"vmkfstools", name});
+  for (std::size_t i = 1; i < args.size(); i += 2) {
+    const char* param = nullptr;
+    for (const auto& [option, p] : kParams) {
+      if (args[i] == option) param = p;
+    }
+    if (param == nullptr || i + 1 >= args.size())
+      throw BugError("esxcli vmkfstools " + std::string(name) + ": unexpected argument " + args[i]);
+    cmd.Option(args[i], param, args[i + 1]);
+  }
+  return cmd;
 }
 
 class VibExecutor final : public WrapperExecutor {
@@ -54,10 +67,11 @@ class VibExecutor final : public WrapperExecutor {
  protected:
   WrapperReply Send(const std::vector<std::string>& args, std::stop_token stop) override {
     if (stop.stop_requested()) throw CancelledError("esxcli vmkfstools on " + host() + ": stopped");
-    std::vector<std::string> argv = EsxcliArgv(args);
+    EsxcliCommand cmd = PluginCommand(args);
+    const std::string name = "vmkfstools " + cmd.path()[1];
     EsxcliOutput out;
     try {
-      out = esxcli_.Run(argv);
+      out = esxcli_.Run(cmd);
     } catch (const EsxcliError& e) {
       if (e.kind() == EsxcliError::Kind::kUnknownCommand) {
         throw PreconditionError(
@@ -68,8 +82,7 @@ class VibExecutor final : public WrapperExecutor {
             e.host_message() + ")");
       }
       // The plugin ran but failed without an answer, e.g. the wrapper is missing or broken.
-      throw PreconditionError("esxcli " + argv[0] + " " + argv[1] + " on " + host() +
-                              " failed: " + e.host_message() +
+      throw PreconditionError("esxcli " + name + " on " + host() + " failed: " + e.host_message() +
                               " — check the vmkfstools-wrapper VIB (esxcli software vib get -n "
                               "vmkfstools-wrapper) and the host's syslog (tag vmkfstools-wrapper)");
     }
@@ -82,8 +95,7 @@ class VibExecutor final : public WrapperExecutor {
     if (out.rows.empty() && !out.scalar.empty()) reply.message = out.scalar;
     if (reply.status.empty()) {
       // An answer without a status (a plugin that printed nothing): worth asking again.
-      throw TransientError("esxcli " + argv[0] + " " + argv[1] + " on " + host() +
-                           " answered without a status");
+      throw TransientError("esxcli " + name + " on " + host() + " answered without a status");
     }
     return reply;
   }

@@ -23,23 +23,6 @@ namespace {
 
 std::string Str(const json& o, std::initializer_list<std::string_view> path) { return kube::StringAt(o, path); }
 
-const json* TrueCondition(const json& cr, std::string_view type) {
-  const json* conds = kube::At(cr, {"status", "conditions"});
-  if (conds == nullptr || !conds->is_array()) return nullptr;
-  for (const json& c : *conds) {
-    if (Str(c, {"type"}) == type && Str(c, {"status"}) == "True") return &c;
-  }
-  return nullptr;
-}
-
-int Percent(const std::string& s) {
-  if (s.empty()) return 0;
-  char* end = nullptr;
-  double v = std::strtod(s.c_str(), &end);
-  if (end == s.c_str() || !(v >= 0)) return 0;
-  return static_cast<int>(std::min(100.0, v));
-}
-
 int64_t Bytes(const json& pvc) {
   try {
     return controller::RequestedBytes(pvc);
@@ -133,7 +116,7 @@ std::vector<Population> Populations(const std::vector<json>& crs, const std::vec
     }
 
     p.total_bytes = pvc != nullptr ? Bytes(*pvc) : 0;
-    p.percent = Percent(Str(cr, {"status", "progress"}));
+    p.percent = ProgressPercent(Str(cr, {"status", "progress"}));
     const json* failed = TrueCondition(cr, "Failed");
     const json* running = TrueCondition(cr, "Running");
     const json* pending = TrueCondition(cr, "Pending");

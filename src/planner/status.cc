@@ -18,7 +18,14 @@ constexpr int64_t kMiB = 1024 * 1024;
 
 std::string Str(const json& obj, std::initializer_list<std::string_view> path) { return kube::StringAt(obj, path); }
 
-// The condition of `type` with status True on a CR, or null.
+int64_t Int(const json& obj, std::string_view key) {
+  auto it = obj.find(key);
+  if (it == obj.end() || !it->is_number_integer()) return 0;
+  return it->get<int64_t>();
+}
+
+}  // namespace
+
 const json* TrueCondition(const json& cr, std::string_view type) {
   const json* conds = kube::At(cr, {"status", "conditions"});
   if (conds == nullptr || !conds->is_array()) return nullptr;
@@ -28,21 +35,14 @@ const json* TrueCondition(const json& cr, std::string_view type) {
   return nullptr;
 }
 
-int ParsePercent(const std::string& s) {
+int ProgressPercent(std::string_view progress) {
+  std::string s(progress);
   if (s.empty()) return 0;
   char* end = nullptr;
   double v = std::strtod(s.c_str(), &end);
   if (end == s.c_str() || !(v >= 0)) return 0;
   return static_cast<int>(std::min(100.0, v));
 }
-
-int64_t Int(const json& obj, std::string_view key) {
-  auto it = obj.find(key);
-  if (it == obj.end() || !it->is_number_integer()) return 0;
-  return it->get<int64_t>();
-}
-
-}  // namespace
 
 std::string FormatTime(std::chrono::system_clock::time_point t) {
   std::time_t secs = std::chrono::system_clock::to_time_t(t);
@@ -114,7 +114,7 @@ DiskVerdict EvaluateDisk(const DiskObservation& d) {
     return v;
   }
   const json& cr = *d.cr;
-  v.percent = ParsePercent(Str(cr, {"status", "progress"}));
+  v.percent = ProgressPercent(Str(cr, {"status", "progress"}));
   v.transferred_bytes = d.capacity_bytes / 100 * v.percent + d.capacity_bytes % 100 * v.percent / 100;
   const json* failed = TrueCondition(cr, "Failed");
   if (failed != nullptr || Str(cr, {"status", "result"}) == "failure") {

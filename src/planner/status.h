@@ -32,6 +32,11 @@ std::optional<std::chrono::system_clock::time_point> ParseTime(std::string_view 
 // Whole seconds from `from` to `to` (0 when either does not parse or to < from).
 int64_t SecondsBetween(std::string_view from, std::string_view to);
 
+// The condition of `type` with status True on a CR, or null.
+const nlohmann::json* TrueCondition(const nlohmann::json& cr, std::string_view type);
+// A CR's status.progress ("42", "42.5") as a whole percent in [0, 100]; 0 when it does not parse.
+int ProgressPercent(std::string_view progress);
+
 // Phases as Forklift names them.
 inline constexpr const char* kPhasePending = "Pending";
 inline constexpr const char* kPhaseRunning = "Running";

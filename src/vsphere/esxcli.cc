@@ -1,5 +1,8 @@
 #include "vsphere/esxcli.h"
 
+#include <algorithm>
+#include <cctype>
+
 #include "core/error.h"
 #include "core/log.h"
 #include "vsphere/fault.h"
@@ -214,6 +217,9 @@ void Esxcli::Forget(const ManagedObjectReference& host) {
   for (auto it = cli_info_.begin(); it != cli_info_.end();) {
     it = it->first.first == host ? cli_info_.erase(it) : std::next(it);
   }
+  for (auto it = use_cli_info_.begin(); it != use_cli_info_.end();) {
+    it = it->first == host ? use_cli_info_.erase(it) : std::next(it);
+  }
 }
 
 std::string Esxcli::ExecuteSoap(const ManagedObjectReference& host, const std::string& moid,
@@ -278,27 +284,109 @@ EsxcliResult Esxcli::Execute(const ManagedObjectReference& host, std::string_vie
   return DecodeEsxcliResponse(ExecuteSoap(host, moid, method, args, what));
 }
 
-EsxcliResult Esxcli::Run(const ManagedObjectReference& host, const std::vector<std::string>& argv) {
+namespace {
+
+struct SplitCommand {
+  std::vector<std::string> ns;
+  std::string command;
+  std::vector<std::string> options;
+};
+
+// {"storage","core","device","list","-d","naa…"} → namespace words, command, options.
+SplitCommand Split(const std::vector<std::string>& argv) {
   size_t first_option = 0;
   while (first_option < argv.size() && !argv[first_option].starts_with("-")) ++first_option;
   if (first_option < 2) {
     throw BugError("esxcli: \"" + Join(argv, " ") + "\" names no namespace and command");
   }
-  std::vector<std::string> ns(argv.begin(), argv.begin() + static_cast<std::ptrdiff_t>(first_option) - 1);
-  const std::string& command = argv[first_option - 1];
-  std::vector<std::string> options(argv.begin() + static_cast<std::ptrdiff_t>(first_option), argv.end());
-  std::vector<EsxcliArgument> args;
-  if (!options.empty()) {
-    const CliInfo info = Info(host, Join(ns, "."));
-    const CliMethod* m = info.Method(command);
-    if (m == nullptr) {
-      throw PreconditionError("esxcli " + Join(ns, " ") + " has no command \"" + command +
-                              "\" on ESXi host " + host.ToString() +
-                              " — for a plugin namespace, check the VIB version");
-    }
-    args = MapCliOptions(*m, Join(argv, " "), options);
+  SplitCommand c;
+  c.ns.assign(argv.begin(), argv.begin() + static_cast<std::ptrdiff_t>(first_option) - 1);
+  c.command = argv[first_option - 1];
+  c.options.assign(argv.begin() + static_cast<std::ptrdiff_t>(first_option), argv.end());
+  return c;
+}
+
+bool ContainsNoCase(std::string_view text, std::string_view needle) {
+  auto it = std::search(text.begin(), text.end(), needle.begin(), needle.end(), [](char a, char b) {
+    return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+  });
+  return it != text.end();
+}
+
+// The host refused the request's arguments before running the command: esxcli's own wording for an
+// option it does not know or a required one it did not get, or a vmodl InvalidArgument.
+bool RefusesArguments(const Fault& f) {
+  if (f.fault_type() == "InvalidArgument") return true;
+  if (f.fault_type() != "VimEsxCLICLIFault") return false;
+  const std::string& m = f.fault_string();
+  for (std::string_view w : {"invalid option", "unknown option", "unrecognized option",
+                             "missing required parameter", "missing parameter", "invalid parameter"}) {
+    if (ContainsNoCase(m, w)) return true;
   }
-  return Execute(host, Join(ns, " "), command, args);
+  return false;
+}
+
+std::set<std::string> Names(const std::vector<EsxcliArgument>& args) {
+  std::set<std::string> out;
+  for (const auto& a : args) out.insert(a.name);
+  return out;
+}
+
+}  // namespace
+
+std::vector<EsxcliArgument> Esxcli::MapOptions(const ManagedObjectReference& host,
+                                               const std::vector<std::string>& ns, const std::string& command,
+                                               const std::vector<std::string>& argv,
+                                               const std::vector<std::string>& options) {
+  if (options.empty()) return {};
+  const CliInfo info = Info(host, Join(ns, "."));
+  const CliMethod* m = info.Method(command);
+  if (m == nullptr) {
+    throw PreconditionError("esxcli " + Join(ns, " ") + " has no command \"" + command + "\" on ESXi host " +
+                            host.ToString() + " — for a plugin namespace, check the VIB version");
+  }
+  return MapCliOptions(*m, Join(argv, " "), options);
+}
+
+EsxcliResult Esxcli::Run(const ManagedObjectReference& host, const std::vector<std::string>& argv) {
+  SplitCommand c = Split(argv);
+  return Execute(host, Join(c.ns, " "), c.command, MapOptions(host, c.ns, c.command, argv, c.options));
+}
+
+EsxcliResult Esxcli::Run(const ManagedObjectReference& host, const std::vector<std::string>& argv,
+                         const std::vector<EsxcliArgument>& args) {
+  SplitCommand c = Split(argv);
+  auto key = std::make_pair(host, Join(c.ns, ".") + "." + c.command);
+  bool named = true;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    named = use_cli_info_.count(key) == 0;
+  }
+  if (!named) return Run(host, argv);
+  try {
+    return Execute(host, Join(c.ns, " "), c.command, args);
+  } catch (const Fault& f) {
+    if (!RefusesArguments(f) || c.options.empty()) throw;
+    std::exception_ptr refusal = std::current_exception();
+    std::vector<EsxcliArgument> mapped;
+    try {
+      mapped = MapOptions(host, c.ns, c.command, argv, c.options);
+    } catch (const Error& e) {
+      log::Debug("vsphere", "esxcli: CLIInfo does not explain the refusal",
+                 {{"command", Join(argv, " ")}, {"error", e.what()}});
+      std::rethrow_exception(refusal);
+    }
+    if (Names(mapped) == Names(args)) throw;
+    log::Warn("vsphere", "esxcli: the host names this command's parameters differently; using its CLIInfo",
+              {{"host", host.ToString()},
+               {"command", Join(c.ns, " ") + " " + c.command},
+               {"refusal", f.fault_string()}});
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      use_cli_info_.insert(key);
+    }
+    return Execute(host, Join(c.ns, " "), c.command, mapped);
+  }
 }
 
 }  // namespace hoist::vsphere

@@ -10,10 +10,12 @@
 //               argument[] {name, val="<device>naa…</device>"}) → response XML  (each command)
 //
 // Both lookups are cached, so after warm-up one command costs exactly one SOAP round trip (a client
-// that builds a new executer per command pays four). The `response` string is a second XML document:
-// an ArrayOfDataObject (rows of fields), one DataObject, or a scalar (string / boolean / long).
+// that builds a new executer per command pays four). A caller that names the parameters itself
+// (`Execute`, or `Run` with named arguments) never needs CLIInfo. The `response` string is a second XML
+// document: an ArrayOfDataObject (rows of fields), one DataObject, or a scalar (string / boolean / long).
 #include <map>
 #include <mutex>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -91,6 +93,15 @@ class Esxcli {
   EsxcliResult Execute(const ManagedObjectReference& host, std::string_view ns, std::string_view command,
                        const std::vector<EsxcliArgument>& args);
 
+  // `argv` as typed, with its options already named in `args` by the caller (ESXi names a
+  // parameter after its long option without dashes). Runs with `args`: no CLIInfo, one round trip.
+  // Should the host refuse those names (a CLI fault "Invalid option …" / "Missing required
+  // parameter …", or InvalidArgument), the command's CLIInfo is fetched once and, where it names the
+  // parameters differently, the command runs again with the host's names (it did not run the first
+  // time) and that command keeps using CLIInfo on that host. Otherwise the host's refusal is thrown.
+  EsxcliResult Run(const ManagedObjectReference& host, const std::vector<std::string>& argv,
+                   const std::vector<EsxcliArgument>& args);
+
   // Drops what is cached for the host (the executer moref and CLIInfo).
   void Forget(const ManagedObjectReference& host);
 
@@ -100,11 +111,18 @@ class Esxcli {
                           const std::string& method, const std::vector<EsxcliArgument>& args,
                           const std::string& what);
   CliInfo Info(const ManagedObjectReference& host, const std::string& ns_dotted);
+  // `options` mapped through the CLIInfo of `ns` (words) and `command`.
+  std::vector<EsxcliArgument> MapOptions(const ManagedObjectReference& host,
+                                         const std::vector<std::string>& ns, const std::string& command,
+                                         const std::vector<std::string>& argv,
+                                         const std::vector<std::string>& options);
 
   Client& client_;
   std::mutex mu_;
   std::map<ManagedObjectReference, ManagedObjectReference> executers_;
   std::map<std::pair<ManagedObjectReference, std::string>, CliInfo> cli_info_;
+  // "storage.core.device.list" per host, where the caller's parameter names proved wrong.
+  std::set<std::pair<ManagedObjectReference, std::string>> use_cli_info_;
 };
 
 }  // namespace hoist::vsphere

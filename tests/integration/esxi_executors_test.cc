@@ -22,7 +22,9 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <random>
+#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -157,12 +159,12 @@ class CountingUploader : public DatastoreUploader {
 class FlakyTaskGet : public EsxcliRunner {
  public:
   explicit FlakyTaskGet(EsxcliRunner& inner) : inner_(inner) {}
-  EsxcliOutput Run(const std::vector<std::string>& argv) override {
-    if (argv.size() > 1 && argv[1] == "taskGet" && task_gets++ == 0)
+  EsxcliOutput Run(const esxi::EsxcliCommand& command) override {
+    if (command.path().size() > 1 && command.path()[1] == "taskGet" && task_gets++ == 0)
       throw TransientError(
           "vSphere ExecuteSoap on ReflectManagedMethodExecuter: SystemError \"A general system error "
           "occurred\"");
-    return inner_.Run(argv);
+    return inner_.Run(command);
   }
   std::string host() const override { return inner_.host(); }
   std::atomic<int> task_gets{0};
@@ -175,6 +177,7 @@ class FlakyTaskGet : public EsxcliRunner {
 // against that host's file system; shared by all tests of the suite.
 struct Lab {
   fs::path dir, root, ds_dir, bin;
+  std::optional<std::string> saved_tmpdir;  // TMPDIR before Start, restored by the destructor
   pid_t vcsim = -1, sshd = -1;
   int ssh_port = 0;
   nlohmann::json inventory;
@@ -201,6 +204,7 @@ struct Lab {
     // tests can tell their processes from those of other tests running at the same time.
     fs::create_directories(dir / "tmp");
     lab_dir_for_ps = dir;
+    if (const char* t = std::getenv("TMPDIR")) saved_tmpdir = t;
     ::setenv("TMPDIR", (dir / "tmp").c_str(), 1);
     ds_dir = dir / "ds";
     fs::create_directories(ds_dir);
@@ -324,6 +328,12 @@ struct Lab {
     client.reset();
     Stop(sshd);
     Stop(vcsim);
+    // The next suite's lab makes its directory under the TMPDIR the program started with.
+    if (saved_tmpdir) {
+      ::setenv("TMPDIR", saved_tmpdir->c_str(), 1);
+    } else {
+      ::unsetenv("TMPDIR");
+    }
     if (!dir.empty() && !std::getenv("HOIST_KEEP_TEST_DIR")) {
       std::error_code ec;
       fs::remove_all(dir, ec);
@@ -636,6 +646,74 @@ TEST_P(StorageTest, ALunIdAboveMaxLunIsRefusedWithTheFix) {
   }
   EXPECT_EQ(storage_->IntSetting("/Disk/MaxLUN"), 1024);
   lab->Unmap(naa);
+}
+
+// Records every command on its way to the host.
+class RecordingRunner : public EsxcliRunner {
+ public:
+  explicit RecordingRunner(EsxcliRunner& inner) : inner_(inner) {}
+  EsxcliOutput Run(const esxi::EsxcliCommand& command) override {
+    commands.push_back(command);
+    return inner_.Run(command);
+  }
+  std::string host() const override { return inner_.host(); }
+  std::vector<esxi::EsxcliCommand> commands;
+
+ private:
+  EsxcliRunner& inner_;
+};
+
+// A whole VIB clone cycle (device wait, version, clone, polls, clean, detach, dead-path rescan) costs
+// one SOAP round trip per command plus the executer lookup: the parameters are named, so no CLIInfo
+// is fetched. The names are the ones the host's CLIInfo gives for the options an administrator types.
+TEST_P(StorageTest, EveryCommandOfACloneNamesItsParametersAsTheHostDoes) {
+  vsphere::Esxcli fresh(*lab->client);
+  VsphereEsxcliRunner runner(fresh, lab->host, "esx1.lab");
+  RecordingRunner recording(runner);
+  HostStorage storage(recording, FastStorage());
+  VibExecutorOptions vo;
+  vo.retry.first_delay = std::chrono::milliseconds(50);
+  auto vib = MakeVibExecutor(recording, vo);
+
+  std::string naa = lab->MapNewLun();
+  uint64_t before = lab->client->round_trips();
+  storage.WaitForDevice(naa, {}, 7);
+  vib->Prepare({});
+  CloneTask t = vib->StartClone({Source(), "/vmfs/devices/disks/" + naa});
+  EXPECT_TRUE(WaitDone(*vib, t).succeeded());
+  vib->Clean(t);
+  storage.DetachDevice(naa);
+  lab->Unmap(naa);
+  storage.RescanDeadPaths("vmhba65");
+  EXPECT_EQ(lab->client->round_trips() - before, recording.commands.size() + 1)
+      << "one round trip per command, plus RetrieveManagedMethodExecuter";
+
+  // The CLIInfo of each namespace used, straight from the host.
+  vsphere::XmlNode ex = lab->client->Call("RetrieveManagedMethodExecuter", lab->host);
+  vsphere::ManagedObjectReference executer = vsphere::ParseMoref(*ex.Child("returnval"));
+  std::set<std::string> checked;
+  for (const auto& c : recording.commands) {
+    ASSERT_TRUE(c.named()) << c.ToString();
+    std::vector<std::string> ns(c.path().begin(), c.path().end() - 1);
+    std::string dotted;
+    for (const auto& w : ns) dotted += (dotted.empty() ? "" : ".") + w;
+    vsphere::XmlNode r = lab->client->Call(
+        "ExecuteSoap", executer,
+        vsphere::BuildExecuteSoapParams("ha-dynamic-type-manager-local-cli-cliinfo", "vim.CLIInfo.FetchCLIInfo",
+                                        {{"typeName", {"vim.EsxCLI." + dotted}}}));
+    vsphere::CliInfo info = vsphere::DecodeCliInfo(r.Child("returnval")->ChildText("response"));
+    const vsphere::CliMethod* m = info.Method(c.path().back());
+    ASSERT_NE(m, nullptr) << c.ToString();
+    std::vector<std::string> argv = c.Argv();
+    std::vector<std::string> options(argv.begin() + static_cast<std::ptrdiff_t>(c.path().size()), argv.end());
+    std::vector<vsphere::EsxcliArgument> mapped = vsphere::MapCliOptions(*m, c.ToString(), options);
+    ASSERT_EQ(mapped.size(), c.options().size()) << c.ToString();
+    for (std::size_t i = 0; i < mapped.size(); ++i) {
+      EXPECT_EQ(mapped[i].name, c.options()[i].param) << c.ToString();
+    }
+    checked.insert(c.ToString().substr(0, c.ToString().find(" -")));
+  }
+  EXPECT_GE(checked.size(), 8u) << "device list/set, detached remove, adapter rescan, settings, vmkfstools ×4";
 }
 
 INSTANTIATE_TEST_SUITE_P(Esxcli, StorageTest, ::testing::Values("vib"),

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <regex>
+#include <sstream>
 
 #include "lab/xcopy/populator_process.h"
 #include "lab/sim/ontap/simulator.h"
@@ -17,6 +18,8 @@
 #include "lab/store.h"
 #include "lab/xcopy/world.h"
 #include "lab/arrays/lab_array.h"
+#include "esxi/ssh_executor.h"
+#include "net/tls.h"
 #include "storage/config.h"
 #include "storage/ontap/ontap_array.h"
 #include "storage/registry.h"
@@ -171,6 +174,56 @@ TEST_F(XcopyOntapTest, SshIscsiAndFcCopyTheDiskWithXcopy) {
   }
   EXPECT_TRUE(fs::exists(fs::path(world_->HostRoot("esx1.lab")) / "vmfs/volumes/san-ds1/secure-vmkfstools-wrapper"))
       << "the wrapper was uploaded to the datastore root";
+}
+
+// The SSH method's host-key settings from the per-disk Secret, against real OpenSSH: the hosts' keys
+// pinned by SHA256 fingerprint (a wrong one refused before anything is mapped), trust on first use and
+// no check when asked for, and nothing pinned refused at start with what to set.
+TEST_F(XcopyOntapTest, SshHostKeySettingsFromTheSecret) {
+  WorldOptions o = Options();
+  o.ssh = true;
+  StartWorld(o);
+  std::string known_hosts = net::Base64Decode(world_->SecretData("ontap1").at("SSH_KNOWN_HOSTS"));
+  std::string fingerprints;
+  std::istringstream lines(known_hosts);
+  for (std::string line; std::getline(lines, line);) {
+    if (!line.empty()) fingerprints += (fingerprints.empty() ? "" : ",") + esxi::SshKeyFingerprint(line);
+  }
+  ASSERT_FALSE(fingerprints.empty()) << known_hosts;
+
+  struct Case {
+    std::string name;
+    std::map<std::string, std::string> env;
+    int exit_code;
+    std::string log_has;
+  };
+  const std::vector<Case> cases = {
+      {"fingerprint", {{"SSH_KNOWN_HOSTS", ""}, {"SSH_HOST_KEY_FINGERPRINTS", fingerprints}}, 0, "clone finished"},
+      {"wrong-fingerprint",
+       {{"SSH_KNOWN_HOSTS", ""}, {"SSH_HOST_KEY_FINGERPRINTS", "SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU"}},
+       255,
+       "none matches the pinned fingerprint"},
+      {"accept-new", {{"SSH_KNOWN_HOSTS", ""}, {"SSH_HOST_KEY_CHECK", "accept-new"}}, 0, "clone finished"},
+      {"off", {{"SSH_KNOWN_HOSTS", ""}, {"SSH_HOST_KEY_CHECK", "off"}}, 0, "SSH key is not checked"},
+      {"nothing-pinned", {{"SSH_KNOWN_HOSTS", ""}}, 2, "SSH_HOST_KEY_FINGERPRINTS"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    TargetVolume t = world_->CreateTargetVolume("mig", "disk-" + c.name, "ontap1", 4 << 20);
+    PopulatorSpec spec;
+    spec.method = "ssh";
+    spec.env = c.env;
+    PopulatorProcess p;
+    p.Start(*world_, t, spec, (dir_ / (c.name + ".log")).string());
+    ASSERT_EQ(p.Wait(), c.exit_code) << p.log();
+    EXPECT_NE(p.log().find(c.log_has), std::string::npos) << p.log();
+    if (c.exit_code == 0) {
+      EXPECT_TRUE(world_->ReadLun(t) == world_->SourceData("vm1")) << "the target LUN holds the VMDK's bytes";
+    } else {
+      EXPECT_EQ(world_->ReadLun(t).find_first_not_of('\0'), std::string::npos) << "nothing was written";
+    }
+    ExpectNothingLeft(t);
+  }
 }
 
 // Forklift's "fallback copy": the source datastore sits on another array, so ESXi copies through the

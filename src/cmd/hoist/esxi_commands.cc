@@ -256,7 +256,7 @@ int VibInstall(const std::vector<std::string>& args) {
     if (f.has("force")) argv.push_back("-f");
     int rc = 0;
     try {
-      esxi::EsxcliOutput r = runner.Run(argv);
+      esxi::EsxcliOutput r = runner.Run(esxi::EsxcliCommand::FromArgv(argv));
       auto joined = [&](const char* field) {
         std::string s;
         if (!r.rows.empty()) {

@@ -1,6 +1,5 @@
 // `hoist lab demo`: brings a lab up, provisions a WaitForFirstConsumer block volume for a pod that
 // writes a known pattern to it, shows each step, checks the bytes on the volume, and stops the lab.
-#include <openssl/evp.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -13,6 +12,7 @@
 #include <vector>
 
 #include "cmd/common/commands.h"
+#include "cmd/hoist/demo_support.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "lab/cluster.h"
@@ -36,24 +36,6 @@ std::string Pattern() {
     s += line;
   }
   return s;
-}
-
-std::string Sha256Hex(const std::string& data) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr);
-  std::string hex;
-  char b[3];
-  for (unsigned int i = 0; i < len; ++i) {
-    std::snprintf(b, sizeof b, "%02x", md[i]);
-    hex += b;
-  }
-  return hex;
-}
-
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 }
 
 int Demo(const std::vector<std::string>& args) {
@@ -204,11 +186,11 @@ int Demo(const std::vector<std::string>& args) {
 
     // The log, through the API server as `kubectl logs` reads it.
     net::HttpClientOptions ho;
-    ho.tls.ca_pem = ReadAll(dir + "/pki/ca.crt");
+    ho.tls.ca_pem = ReadWholeFile(dir + "/pki/ca.crt");
     net::HttpClient http(ho);
     net::HttpRequest req;
     req.url = cluster.url() + "/api/v1/namespaces/default/pods/demo-writer/log";
-    std::string token = ReadAll(dir + "/pki/token");
+    std::string token = ReadWholeFile(dir + "/pki/token");
     req.headers.Add("Authorization", "Bearer " + token);
     net::HttpResponse resp = http.Do(req);
     std::printf("[5/6] kubectl logs demo-writer (HTTP %d):\n", resp.status);
@@ -222,7 +204,7 @@ int Demo(const std::vector<std::string>& args) {
       pos = nl + 1;
     }
 
-    std::string data = ReadAll(lab::Annotation(pv, lab::kAnnDataPath));
+    std::string data = ReadWholeFile(lab::Annotation(pv, lab::kAnnDataPath));
     std::string pattern = Pattern();
     bool match = data.size() >= pattern.size() && data.compare(0, pattern.size(), pattern) == 0;
     size_t nonzero = 0;

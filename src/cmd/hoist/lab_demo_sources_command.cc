@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "cmd/common/commands.h"
+#include "cmd/hoist/demo_support.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "lab/apiserver_yaml.h"
@@ -35,16 +36,6 @@ using lab::GetString;
 using lab::Json;
 
 constexpr uint64_t kMiB = 1 << 20;
-
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-
-std::string SelfDir() {
-  std::error_code ec;
-  return fs::read_symlink("/proc/self/exe", ec).parent_path().string();
-}
 
 // A raw disk of `size` bytes with random data in `data_mib` 1 MiB blocks (a sparse file).
 void MakeDisk(const std::string& path, uint64_t size, const std::vector<uint64_t>& data_mib) {
@@ -70,7 +61,8 @@ void Bar(int percent) {
 }
 
 int Demo(const std::string& kind, const std::vector<std::string>& args) {
-  std::string dir, crds = "deploy/crds";
+  // The CRD manifests: ./deploy/crds when run from a source tree, else the tree hoist was built from.
+  std::string dir, crds = fs::is_directory("deploy/crds") ? "deploy/crds" : HOIST_SOURCE_DIR "/deploy/crds";
   bool keep = false, verbose = false, block = false;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
@@ -95,7 +87,7 @@ int Demo(const std::string& kind, const std::vector<std::string>& args) {
           "PVC whose dataSourceRef names it (volumeMode Filesystem, or Block with --block), shows the CR's "
           "progress\n"
           "while hoist-populator %s fills the volume, and checks the volume's bytes against the source.\n"
-          "--crds: the CRD manifests (default deploy/crds, run from the source tree).\n",
+          "--crds: the CRD manifests (default deploy/crds here, else in the tree hoist was built from).\n",
           kind.c_str(),
           kind == "ovirt" ? "the lab oVirt engine + imageio simulator" : "Debian's Keystone and Glance",
           kind == "ovirt" ? "OvirtVolumePopulator" : "OpenstackVolumePopulator", kind.c_str());
@@ -106,11 +98,11 @@ int Demo(const std::string& kind, const std::vector<std::string>& args) {
   if (!verbose) log::SetLevel(log::Level::kError);
   if (!fs::is_directory(crds)) {
     std::fprintf(stderr,
-                 "hoist lab demo %s: no CRD manifests in %s — run from the source tree or pass --crds\n",
+                 "hoist lab demo %s: no CRD manifests in %s — pass --crds DIR (hoist's deploy/crds)\n",
                  kind.c_str(), crds.c_str());
     return 2;
   }
-  const std::string bin = SelfDir();
+  const std::string bin = SiblingBinDir();
   for (const char* p : {"hoist-populator", "hoist-controller"}) {
     if (!fs::exists(bin + "/" + p)) {
       std::fprintf(stderr,
@@ -153,7 +145,7 @@ int Demo(const std::string& kind, const std::vector<std::string>& args) {
     lab::ClusterTypes t = lab::ClusterTypes::From(store);
     for (const auto& f : fs::directory_iterator(crds)) {
       if (f.path().extension() != ".yaml") continue;
-      Json crd = lab::YamlToJson(ReadAll(f.path().string()));
+      Json crd = lab::YamlToJson(ReadWholeFile(f.path().string()));
       auto type = *store.FindType("apiextensions.k8s.io", "customresourcedefinitions");
       if (!store.TryGet(type, "", GetString(crd, "/metadata/name"))) store.Create(type, "", crd);
     }
@@ -273,7 +265,7 @@ int Demo(const std::string& kind, const std::vector<std::string>& args) {
     Json pv = store.Get(t.pvs, "", GetString(pvc, "/spec/volumeName"));
     std::string path = lab::Annotation(pv, lab::kAnnDataPath);
     if (!block) path += "/disk.img";
-    std::string got = ReadAll(path), want = ReadAll(disk);
+    std::string got = ReadWholeFile(path), want = ReadWholeFile(disk);
     bool same = got.size() >= want.size() && got.compare(0, want.size(), want) == 0;
     struct stat st {};
     stat(path.c_str(), &st);

@@ -5,7 +5,6 @@
 // the array's Secret, a StorageMap with the offload plugin, a Plan — and then follows the Plan with
 // `hoist watch` until both disks are copied, shows `hoist status`, and checks each populated volume
 // against its VM disk by SHA-256.
-#include <openssl/evp.h>
 #include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -20,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cmd/common/commands.h"
+#include "cmd/hoist/demo_support.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "kube/client.h"
@@ -46,37 +46,6 @@ const char kUsage[] =
     "leaves everything running in DIR (Ctrl-C stops it). Needs hoist-populator, hoist-controller and\n"
     "hoist-vcsim next to hoist (or HOIST_BIN_DIR), and kubectl.\n";
 
-std::string Self() {
-  char self[4096];
-  ssize_t n = ::readlink("/proc/self/exe", self, sizeof(self) - 1);
-  if (n <= 0) return "hoist";
-  self[n] = '\0';
-  return self;
-}
-
-std::string BinDir() {
-  if (const char* d = std::getenv("HOIST_BIN_DIR")) return d;
-  return fs::path(Self()).parent_path().string();
-}
-
-std::string Sha256Hex(const std::string& data) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr);
-  std::string hex;
-  char b[3];
-  for (unsigned int i = 0; i < len; ++i) {
-    std::snprintf(b, sizeof b, "%02x", md[i]);
-    hex += b;
-  }
-  return hex;
-}
-
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
 json SecretObject(const std::string& ns, const std::string& name, const std::map<std::string, std::string>& data) {
   json d = json::object();
   for (const auto& [k, v] : data) d[k] = net::Base64Encode(v);
@@ -88,7 +57,7 @@ int RunSelf(const std::vector<std::string>& args) {
   std::fflush(stdout);
   pid_t pid = ::fork();
   if (pid == 0) {
-    std::vector<std::string> all = {Self()};
+    std::vector<std::string> all = {SelfPath()};
     all.insert(all.end(), args.begin(), args.end());
     std::vector<char*> argv;
     for (auto& a : all) argv.push_back(a.data());
@@ -127,7 +96,7 @@ int PlanDemo(const std::vector<std::string>& args) {
 
   lab::xcopy::WorldOptions o;
   o.dir = dir;
-  o.bin_dir = BinDir();
+  o.bin_dir = SiblingBinDir();
   o.hosts[0].iqn = "iqn.1998-01.com.vmware:esx1-demo";
   o.vms[0].name = "demo-vm";
   o.vms[0].disks = 2;
@@ -164,7 +133,7 @@ int PlanDemo(const std::vector<std::string>& args) {
   array["HOIST_XCOPY_CLEANUP_SETTLE"] = "1s";
   client.Create(kube::resources::kSecret, "mtv",
                 SecretObject("mtv", "vcenter-creds",
-                             {{"user", o.vcenter_user}, {"password", o.vcenter_password}, {"cacert", ReadAll(world.vcenter_ca_file())}}));
+                             {{"user", o.vcenter_user}, {"password", o.vcenter_password}, {"cacert", ReadWholeFile(world.vcenter_ca_file())}}));
   client.Create(kube::resources::kSecret, "mtv", SecretObject("mtv", "ontap-creds", array));
   client.Create(planner::resources::kProvider, "mtv",
                 {{"apiVersion", "forklift.konveyor.io/v1beta1"},

@@ -5,7 +5,6 @@
 // disk: a Secret, a VSphereXcopyVolumePopulator and a Block PVC whose dataSourceRef names it. It shows
 // the copy's progress as the controller reports it on the CR, and ends with the PVC Bound and the
 // volume's bytes checked against the VM disk's by SHA-256.
-#include <openssl/evp.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -18,6 +17,7 @@
 #include <vector>
 
 #include "cmd/common/commands.h"
+#include "cmd/hoist/demo_support.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "lab/cluster.h"
@@ -28,28 +28,6 @@ namespace hoist::cli {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string Sha256Hex(const std::string& data) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr);
-  std::string hex;
-  char b[3];
-  for (unsigned int i = 0; i < len; ++i) {
-    std::snprintf(b, sizeof b, "%02x", md[i]);
-    hex += b;
-  }
-  return hex;
-}
-
-std::string BinDir() {
-  if (const char* d = std::getenv("HOIST_BIN_DIR")) return d;
-  char self[4096];
-  ssize_t n = ::readlink("/proc/self/exe", self, sizeof(self) - 1);
-  if (n <= 0) return ".";
-  self[n] = '\0';
-  return fs::path(self).parent_path().string();
-}
 
 const char kUsage[] =
     "usage: hoist lab xcopy-demo [--dir DIR] [--keep] [--disk-mib N] [--method vib|ssh]\n"
@@ -89,7 +67,7 @@ int XcopyDemo(const std::vector<std::string>& args) {
 
   lab::xcopy::WorldOptions o;
   o.dir = dir;
-  o.bin_dir = BinDir();
+  o.bin_dir = SiblingBinDir();
   o.hosts[0].iqn = "iqn.1998-01.com.vmware:esx1-demo";
   o.vms[0].name = "demo-vm";
   o.vms[0].disk_bytes = disk_mib << 20;
@@ -190,7 +168,7 @@ int XcopyDemo(const std::vector<std::string>& args) {
 }
 
 HOIST_REGISTER_COMMAND(Command{{"lab", "xcopy-demo"},
-                               "the copy-offload populator end to end on the embedded lab (make demo)",
+                               "the copy-offload populator for one disk end to end on the embedded lab",
                                [](const std::vector<std::string>& a) {
                                  try {
                                    return XcopyDemo(a);

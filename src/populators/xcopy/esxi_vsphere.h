@@ -28,10 +28,18 @@ class VsphereEsxcliRunner final : public esxi::EsxcliRunner {
   VsphereEsxcliRunner(vsphere::Esxcli& esxcli, vsphere::ManagedObjectReference host, std::string name)
       : esxcli_(esxcli), host_(std::move(host)), name_(std::move(name)) {}
 
-  esxi::EsxcliOutput Run(const std::vector<std::string>& argv) override {
+  // A command whose parameters are all named runs with those names (no CLIInfo lookup); others are
+  // mapped through the host's CLIInfo.
+  esxi::EsxcliOutput Run(const esxi::EsxcliCommand& command) override {
     vsphere::EsxcliResult r;
     try {
-      r = esxcli_.Run(host_, argv);
+      if (command.named()) {
+        std::vector<vsphere::EsxcliArgument> args;
+        for (const auto& o : command.options()) args.push_back({o.param, {o.value.value_or("true")}});
+        r = esxcli_.Run(host_, command.Argv(), args);
+      } else {
+        r = esxcli_.Run(host_, command.Argv());
+      }
     } catch (const vsphere::Fault& f) {
       // An esxcli CLI fault: the command ran and failed. NotFound for the handler object: the
       // namespace does not exist on the host (e.g. the vmkfstools VIB is missing).

@@ -23,18 +23,6 @@ std::string Join(const std::vector<std::string>& v, std::string_view sep = ", ")
   return out;
 }
 
-// Runs a cleanup step; failures are logged, never thrown (the cleanup must go on).
-template <typename F>
-bool Step(std::string_view what, F&& f) {
-  try {
-    f();
-    return true;
-  } catch (const std::exception& e) {
-    log::Error(kLog, "cleanup step failed", {{"step", what}, {"error", e.what()}});
-    return false;
-  }
-}
-
 // Sum of the disk's extents on the datastore (VirtualMachine.layoutEx), for the `datastore_allocated`
 // metric; best effort (0 when vCenter does not say).
 int64_t AllocatedBytes(vsphere::Client& vc, const vsphere::ManagedObjectReference& vm,
@@ -68,67 +56,11 @@ int64_t AllocatedBytes(vsphere::Client& vc, const vsphere::ManagedObjectReferenc
 
 }  // namespace
 
-// What the run changed and must undo, in reverse order, whatever happens.
-struct Flow::Cleanup {
-  storage::StorageArray* array = nullptr;
-  storage::Lun lun;
-  std::string group;
-  std::vector<std::string> original;  // mappings before the run
-  bool mapped = false;                // Map was called (or may have been)
-  HostStorage* host = nullptr;
-  std::string naa;
-  bool host_touched = false;  // a rescan ran: the device may be attached
-  std::vector<std::string> adapters;
-  esxi::CloneExecutor* clone = nullptr;
-  esxi::CloneTask task;
-  bool stop_clone = false;  // the run was stopped or failed while the clone may still run
-  std::chrono::milliseconds settle{0};
-  std::function<bool(std::chrono::milliseconds, std::stop_token)> sleep;
-
-  void Run() {
-    if (clone != nullptr && !task.task_id.empty()) {
-      if (stop_clone) {
-        // Stop the clone before the device goes away under it (Forklift leaves vmkfstools running).
-        Step("stop the clone", [&] { clone->Stop(task); });
-      }
-      if (Step("remove the clone task", [&] { clone->Clean(task); })) task.task_id.clear();
-    }
-    if (host != nullptr && host_touched && !naa.empty()) {
-      Step("detach device " + naa, [&] { host->DetachDevice(naa); });
-    }
-    if (array != nullptr && mapped) {
-      bool was_ours = std::find(original.begin(), original.end(), group) != original.end();
-      if (was_ours) {
-        // A crashed earlier run left this mapping; it is ours to remove, not to restore (§9.4 #6).
-        log::Warn(kLog, "the LUN was already mapped to the host's xcopy group before this run; removing it",
-                  {{"lun", lun.name}, {"group", group}});
-      }
-      Step("unmap from " + group, [&] { array->Unmap(lun, group); });
-      std::vector<std::string> now;
-      Step("list mappings", [&] { now = array->ListMappings(lun); });
-      for (const auto& g : original) {
-        if (g == group || std::find(now.begin(), now.end(), g) != now.end()) continue;
-        Step("restore mapping to " + g, [&] { array->Map(lun, g); });
-      }
-      mapped = false;
-    }
-    if (host != nullptr && host_touched) {
-      sleep(settle, {});
-      for (const auto& a : adapters) {
-        Step("storage core adapter rescan -t delete -A " + a, [&] { host->RescanDeadPaths(a); });
-      }
-      host_touched = false;
-    }
-  }
-};
-
 Flow::Flow(FlowInputs inputs, FlowDeps deps) : in_(std::move(inputs)), deps_(std::move(deps)) {
   if (!deps_.sleep) {
     deps_.sleep = [](std::chrono::milliseconds d, std::stop_token st) { return kube::SleepFor(d, st); };
   }
 }
-
-bool Flow::Sleep(std::chrono::milliseconds d, std::stop_token stop) { return deps_.sleep(d, stop); }
 
 storage::VolumeRef Flow::TargetVolume() {
   using kube::resources::kPersistentVolume;
@@ -178,61 +110,6 @@ storage::VolumeRef Flow::TargetVolume() {
   return ref;
 }
 
-void Flow::RunClone(esxi::CloneExecutor& clone, const std::string& source, const std::string& device,
-                    std::stop_token stop, Cleanup& cleanup) {
-  std::string what = source + " onto " + device + " on ESXi host " + result_.host;
-  esxi::CloneTask started = clone.StartClone({source, device});
-  cleanup.task = started;
-  cleanup.stop_clone = true;
-  log::Info(kLog, "clone started", {{"task", started.task_id}, {"source", source}, {"device", device}});
-  esxi::ProgressTracker progress;
-  auto deadline = std::chrono::steady_clock::now() + in_.tuning.clone_timeout;
-  int failures = 0;
-  while (true) {
-    if (!Sleep(in_.tuning.task_poll_interval, stop)) {
-      throw CancelledError("stopped (SIGTERM) during the clone of " + what + " at " +
-                           std::to_string(progress.current()) + "%; the clone was stopped on the host");
-    }
-    esxi::CloneTaskStatus st;
-    try {
-      st = clone.GetStatus(started, stop);
-      failures = 0;
-    } catch (const Error& e) {
-      if (e.error_class() == ErrorClass::kCancelled) {
-        throw CancelledError("stopped (SIGTERM) during the clone of " + what + " at " +
-                             std::to_string(progress.current()) + "%; the clone was stopped on the host");
-      }
-      // The executor already retried with backoff; keep polling through a few more outages, since
-      // the clone goes on on the host regardless (Forklift gives up on the first one).
-      if (!e.retryable() || ++failures > in_.tuning.task_get_retries) throw;
-      log::Warn(kLog, "taskGet failed; retrying", {{"task", started.task_id}, {"attempt", failures}, {"error", e.what()}});
-      continue;
-    }
-    if (auto p = progress.Update(st)) deps_.reporter->Progress(*p);
-    if (st.xcopy_used.has_value()) {
-      result_.xcopy_used = *st.xcopy_used;
-      deps_.reporter->XcopyUsed(*st.xcopy_used);
-    }
-    if (st.finished()) {
-      cleanup.stop_clone = false;
-      if (st.succeeded()) {
-        deps_.reporter->Progress(100);
-        log::Info(kLog, "clone finished", {{"task", started.task_id}, {"xcopy_used", result_.xcopy_used ? 1 : 0}});
-        return;
-      }
-      std::string err = st.std_err.empty() ? st.last_line : st.std_err;
-      while (!err.empty() && (err.back() == '\n' || err.back() == ' ')) err.pop_back();
-      throw PreconditionError("clone of " + what + " failed with exit code " + std::to_string(*st.exit_code) +
-                              ": " + (err.empty() ? "vmkfstools printed no error" : err) +
-                              " — check the host's vmkernel log and the source disk");
-    }
-    if (std::chrono::steady_clock::now() > deadline) {
-      throw TransientError("clone of " + what + " did not finish within the clone timeout (at " +
-                           std::to_string(progress.current()) + "%)");
-    }
-  }
-}
-
 FlowResult Flow::Run(std::stop_token stop) {
   vsphere::Client& vc = *deps_.vcenter;
   vsphere::Inventory inv(vc);
@@ -241,7 +118,8 @@ FlowResult Flow::Run(std::stop_token stop) {
 
   // Kubernetes: the target volume.
   storage::VolumeRef volume = TargetVolume();
-  log::Info(kLog, "target volume", {{"pv", volume.pv_name}, {"driver", volume.driver}, {"handle", volume.volume_handle}});
+  log::Info(kLog, "target volume",
+            {{"pv", volume.pv_name}, {"driver", volume.driver}, {"handle", volume.volume_handle}});
 
   // vCenter: VM, disk, host, datastore.
   vsphere::VmInfo vm = inv.GetVm(inv.ResolveVm(in_.source_vm_id));
@@ -259,15 +137,17 @@ FlowResult Flow::Run(std::stop_token stop) {
     case vsphere::DiskBacking::kRdm:
       throw PreconditionError("disk " + in_.source_vmdk + " of VM " + vm.name + " is a raw device mapping (" +
                               (disk->compatibility_mode.empty() ? "RDM" : disk->compatibility_mode) + " of " +
-                              disk->device_name + "); hoist copies VMDK disks only — migrate it with the VDDK "
+                              disk->device_name +
+                              "); hoist copies VMDK disks only — migrate it with the VDDK "
                               "path or convert the RDM to a VMDK first");
     case vsphere::DiskBacking::kVvol:
-      throw PreconditionError("disk " + in_.source_vmdk + " of VM " + vm.name + " lives on a vVol datastore (" +
-                              "backing object " + disk->backing_object_id + "); hoist copies VMDK disks on VMFS "
+      throw PreconditionError("disk " + in_.source_vmdk + " of VM " + vm.name +
+                              " lives on a vVol datastore (" + "backing object " + disk->backing_object_id +
+                              "); hoist copies VMDK disks on VMFS "
                               "only — move the disk to a VMFS datastore first");
     default:
-      throw PreconditionError("disk " + in_.source_vmdk + " of VM " + vm.name + " has a " + disk->backing_type +
-                              " backing, which copy offload cannot clone");
+      throw PreconditionError("disk " + in_.source_vmdk + " of VM " + vm.name + " has a " +
+                              disk->backing_type + " backing, which copy offload cannot clone");
   }
   if (!disk->parent_files.empty()) {
     log::Warn(kLog, "the disk has snapshots; ESXi clones the chain through the host, without XCOPY",
@@ -281,25 +161,29 @@ FlowResult Flow::Run(std::stop_token stop) {
   }
 
   vsphere::ManagedObjectReference host_ref =
-      in_.migration_host.empty() ? vm.host : vsphere::ManagedObjectReference{"HostSystem", in_.migration_host};
+      in_.migration_host.empty() ? vm.host
+                                 : vsphere::ManagedObjectReference{"HostSystem", in_.migration_host};
   if (host_ref.empty()) throw PreconditionError("VM " + vm.name + " is not registered on any ESXi host");
   vsphere::HostInfo host;
   try {
     host = inv.GetHost(host_ref);
   } catch (const Error& e) {
-    throw Error(e.error_class(), "reading ESXi host " + host_ref.value +
-                                     (in_.migration_host.empty() ? " (the VM's host)" : " (--migration-host)") +
-                                     ": " + e.what());
+    throw Error(e.error_class(),
+                "reading ESXi host " + host_ref.value +
+                    (in_.migration_host.empty() ? " (the VM's host)" : " (--migration-host)") + ": " +
+                    e.what());
   }
   result_.host = host_ref.value;
   std::string host_id = esxi::HostId(host_ref.ToString());
   std::optional<vsphere::DatastoreInfo> ds = inv.FindHostDatastore(host, vmdk.datastore);
   if (!ds) {
-    throw PreconditionError("datastore " + vmdk.datastore + " is not mounted on ESXi host " + host.name + " (" +
-                            host_ref.value + ") — choose a migration host that sees the VM's datastore");
+    throw PreconditionError("datastore " + vmdk.datastore + " is not mounted on ESXi host " + host.name +
+                            " (" + host_ref.value +
+                            ") — choose a migration host that sees the VM's datastore");
   }
   if (ds->info_type != "VmfsDatastoreInfo" || ds->extents.empty()) {
-    throw PreconditionError("datastore " + vmdk.datastore + " is " + (ds->type.empty() ? ds->info_type : ds->type) +
+    throw PreconditionError("datastore " + vmdk.datastore + " is " +
+                            (ds->type.empty() ? ds->info_type : ds->type) +
                             ", not VMFS on a SAN LUN, so its device could not be determined; copy offload "
                             "needs the source disk on a VMFS datastore");
   }
@@ -316,14 +200,17 @@ FlowResult Flow::Run(std::stop_token stop) {
       }
     }
     if (sdc_guid.empty()) {
-      throw PreconditionError("ESXi host " + host.name + " has no PowerFlex SDC (the scini module with an "
+      throw PreconditionError("ESXi host " + host.name +
+                              " has no PowerFlex SDC (the scini module with an "
                               "IoctlIniGuidStr option) — install and configure the SDC on the host");
     }
   }
   CloneAdapters adapters = SelectCloneAdapters(host.storage, ds_naa, sdc_guid);
   if (adapters.fallback) {
     log::Warn(kLog, "the datastore has no SAN path the array can use; the copy will go through the host",
-              {{"datastore", vmdk.datastore}, {"adapter", adapters.adapters.front().device}, {"why", adapters.note}});
+              {{"datastore", vmdk.datastore},
+               {"adapter", adapters.adapters.front().device},
+               {"why", adapters.note}});
   }
   result_.protocol = ProtocolLabel(adapters.protocol);
   deps_.reporter->Protocol(result_.protocol);
@@ -332,53 +219,34 @@ FlowResult Flow::Run(std::stop_token stop) {
   result_.clone_method = std::string(services.clone->method());
   esxi::WrapperVersion wv = services.clone->Prepare(stop);
   deps_.reporter->WrapperVersion(wv.version);
-  log::Info(kLog, "host ready", {{"host", host.name}, {"moref", host_ref.value}, {"method", result_.clone_method},
-                                 {"wrapper", wv.version}, {"protocol", result_.protocol},
-                                 {"initiators", Join(adapters.initiator_ids)}});
+  log::Info(kLog, "host ready",
+            {{"host", host.name},
+             {"moref", host_ref.value},
+             {"method", result_.clone_method},
+             {"wrapper", wv.version},
+             {"protocol", result_.protocol},
+             {"initiators", Join(adapters.initiator_ids)}});
 
-  Cleanup cleanup;
-  cleanup.settle = in_.tuning.cleanup_settle;
-  cleanup.sleep = deps_.sleep;
-  cleanup.clone = services.clone.get();
-  cleanup.host = services.storage.get();
-  for (const auto& a : adapters.adapters) cleanup.adapters.push_back(a.device);
+  CopyTarget target;
+  target.volume = volume;
+  target.host_id = host_id;
+  target.host = host_ref.value;
+  target.initiator_ids = adapters.initiator_ids;
+  for (const auto& a : adapters.adapters) target.adapters.push_back(a.device);
+  target.source_vmdk = vmdk.EsxiPath();
+  LunCopy copy(
+      std::move(target), in_.tuning,
+      {deps_.array, deps_.lock, services.storage.get(), services.clone.get(), deps_.reporter, deps_.sleep});
   try {
-    // Array: initiator group, LUN, mappings.
-    storage::StorageArray& array = *deps_.array;
-    storage::InitiatorGroup group = array.EnsureInitiatorGroup("xcopy-" + host_id, adapters.initiator_ids);
-    storage::Lun lun = array.ResolveVolume(volume);
-    cleanup.array = &array;
-    cleanup.lun = lun;
-    cleanup.group = group.name;
-    cleanup.original = array.ListMappings(lun);
-    cleanup.mapped = true;
-    lun = array.Map(lun, group.name);
-    cleanup.lun = lun;
-    if (lun.naa.empty()) throw BugError(array.Describe() + " mapped LUN " + lun.name + " without a device name");
-    result_.device = lun.naa;
-    cleanup.naa = lun.naa;
-    log::Info(kLog, "LUN mapped", {{"lun", lun.name}, {"device", lun.naa}, {"group", group.name},
-                                   {"original", Join(cleanup.original)}});
-
-    // ESXi: rescan under the host lease until the device shows.
-    cleanup.host_touched = true;
-    deps_.lock->WithLock(
-        host_id,
-        [&](std::stop_token lease) {
-          std::stop_source both;
-          std::stop_callback a(lease, [&] { both.request_stop(); });
-          std::stop_callback b(stop, [&] { both.request_stop(); });
-          services.storage->WaitForDevice(lun.naa, both.get_token());
-        },
-        stop);
-
-    RunClone(*services.clone, vmdk.EsxiPath(), "/vmfs/devices/disks/" + lun.naa, stop, cleanup);
+    copy.Run(stop);
   } catch (...) {
-    cleanup.Run();
+    result_.device = copy.device();
+    result_.xcopy_used = copy.xcopy_used();
     result_.soap_round_trips = vc.round_trips() - rt_start;
     throw;
   }
-  cleanup.Run();
+  result_.device = copy.device();
+  result_.xcopy_used = copy.xcopy_used();
   result_.soap_round_trips = vc.round_trips() - rt_start;
   return result_;
 }

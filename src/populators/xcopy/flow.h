@@ -1,9 +1,9 @@
 #pragma once
 // One xcopy populate run (reference §3): PVC → PV → LUN; VM, disk and ESXi host from vCenter; the
-// source datastore's adapters; the array's initiator group and mapping; a rescan under a host lease
-// until the device shows; the clone through the host's vmkfstools-wrapper with progress; and a
-// cleanup that runs on every exit path once something was changed (stop the clone, device off,
-// detach, unmap, restore the original mappings, dead-path rescan).
+// source datastore's adapters; the host's clone executor prepared. Nothing is changed until then;
+// what follows — the array's initiator group and mapping, a rescan under a host lease until the
+// device shows, the clone with progress, and the cleanup on every exit path — is LunCopy
+// (lun_copy.h).
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -12,9 +12,10 @@
 #include <string>
 #include <vector>
 
-#include "kube/kube_client.h"
 #include "esxi/clone_executor.h"
+#include "kube/kube_client.h"
 #include "populators/xcopy/host.h"
+#include "populators/xcopy/lun_copy.h"
 #include "populators/xcopy/options.h"
 #include "populators/xcopy/source.h"
 #include "storage/array.h"
@@ -23,31 +24,20 @@
 
 namespace hoist::populators::xcopy {
 
-// What the flow tells the outside world while it runs (metrics, logs).
-class Reporter {
- public:
-  virtual ~Reporter() = default;
-  virtual void Progress(int percent) = 0;
-  virtual void XcopyUsed(bool used) = 0;
-  virtual void WrapperVersion(const std::string& version) = 0;
-  // Known once the host's adapters are chosen.
-  virtual void Protocol(const std::string& protocol) = 0;
-};
-
 struct FlowInputs {
   std::string source_vm_id;
   std::string source_vmdk;
   std::string target_namespace;
-  std::string owner_name;     // target PVC
-  std::string migration_host; // HostSystem moref value, optional
+  std::string owner_name;      // target PVC
+  std::string migration_host;  // HostSystem moref value, optional
   Tuning tuning;
 };
 
 // The ESXi side for a chosen host (the flow only knows the host after asking vCenter).
 struct HostServices {
-  std::unique_ptr<HostStorage> storage;       // may own the transport the clone executor uses,
+  std::shared_ptr<void> keep;                  // anything else both need alive (destroyed last)
+  std::unique_ptr<HostStorage> storage;        // may own the transport the clone executor uses,
   std::unique_ptr<esxi::CloneExecutor> clone;  // so it is declared (and outlives the executor) first
-  std::shared_ptr<void> keep;                  // anything else both need alive
 };
 using HostServicesFactory =
     std::function<HostServices(const vsphere::HostInfo& host, const vsphere::DatastoreInfo& datastore)>;
@@ -84,11 +74,7 @@ class Flow {
   const FlowResult& partial() const { return result_; }
 
  private:
-  struct Cleanup;
   storage::VolumeRef TargetVolume();
-  void RunClone(esxi::CloneExecutor& clone, const std::string& source, const std::string& device,
-                std::stop_token stop, Cleanup& cleanup);
-  bool Sleep(std::chrono::milliseconds d, std::stop_token stop);
 
   FlowInputs in_;
   FlowDeps deps_;

@@ -39,6 +39,41 @@ std::string DecodeKey(const std::string& name, const std::string& value) {
   }
 }
 
+// SSH_HOST_KEY_FINGERPRINTS: "SHA256:…" separated by commas, spaces or new lines.
+std::vector<std::string> ParseFingerprints(const std::string& value) {
+  std::vector<std::string> out;
+  std::string cur;
+  auto flush = [&] {
+    if (cur.empty()) return;
+    if (!cur.starts_with("SHA256:") || cur.size() <= 7) {
+      throw PreconditionError("SSH_HOST_KEY_FINGERPRINTS: \"" + cur +
+                              "\" is not a SHA256 fingerprint — give SHA256:… as `ssh-keygen -lf "
+                              "/etc/ssh/ssh_host_rsa_key.pub` prints it on the host");
+    }
+    out.push_back(cur);
+    cur.clear();
+  };
+  for (char c : value) {
+    if (c == ',' || c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+      flush();
+    } else {
+      cur += c;
+    }
+  }
+  flush();
+  return out;
+}
+
+SshHostKeyMode ParseHostKeyMode(const std::string& value) {
+  std::string v = Lower(Trim(value));
+  if (v.empty() || v == "pinned") return SshHostKeyMode::kPinned;
+  if (v == "accept-new") return SshHostKeyMode::kAcceptNew;
+  if (v == "off") return SshHostKeyMode::kOff;
+  throw PreconditionError("SSH_HOST_KEY_CHECK: \"" + v +
+                          "\" is not a host key check; use pinned (the default), accept-new (trust the first "
+                          "key seen) or off (no check)");
+}
+
 // Every flag of the populator, on one FlagSet.
 struct Flags {
   FlagSet set{"hoist-populator xcopy"};
@@ -261,6 +296,35 @@ Options ParseOptions(const std::vector<std::string>& args, const std::map<std::s
           "offload-ssh-keys-<provider>-private/-public secrets");
     }
     if (std::string kh = envv("SSH_KNOWN_HOSTS"); !kh.empty()) o.ssh_known_hosts = DecodeKey("SSH_KNOWN_HOSTS", kh);
+    o.ssh_host_key_fingerprints = ParseFingerprints(envv("SSH_HOST_KEY_FINGERPRINTS"));
+    o.ssh_host_key_check = ParseHostKeyMode(envv("SSH_HOST_KEY_CHECK"));
+    bool pins = !o.ssh_known_hosts.empty() || !o.ssh_host_key_fingerprints.empty();
+    switch (o.ssh_host_key_check) {
+      case SshHostKeyMode::kPinned:
+        if (!o.ssh_known_hosts.empty() && !o.ssh_host_key_fingerprints.empty()) {
+          throw PreconditionError(
+              "SSH_KNOWN_HOSTS and SSH_HOST_KEY_FINGERPRINTS are both set — pin the ESXi hosts' keys "
+              "with one of them");
+        }
+        if (!pins) {
+          throw PreconditionError(
+              "the ssh clone method checks the ESXi hosts' SSH keys: set SSH_KNOWN_HOSTS (known_hosts lines, "
+              "e.g. from ssh-keyscan checked against /etc/ssh/ssh_host_*_key.pub on the host) or "
+              "SSH_HOST_KEY_FINGERPRINTS (SHA256:… from ssh-keygen -lf on the host); to trust the first key "
+              "seen set SSH_HOST_KEY_CHECK=accept-new, to skip the check SSH_HOST_KEY_CHECK=off");
+        }
+        break;
+      case SshHostKeyMode::kAcceptNew:
+      case SshHostKeyMode::kOff:
+        if (pins) {
+          throw PreconditionError(
+              std::string("SSH_HOST_KEY_CHECK=") +
+              (o.ssh_host_key_check == SshHostKeyMode::kOff ? "off" : "accept-new") +
+              " would ignore the pinned keys in SSH_KNOWN_HOSTS / SSH_HOST_KEY_FINGERPRINTS "
+              "— remove the setting to check them, or the pins");
+        }
+        break;
+    }
   }
   if (o.owner_uid.empty()) o.owner_uid = "unknown";
   return o;

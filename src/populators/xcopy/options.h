@@ -19,6 +19,13 @@ inline constexpr int kExitFailure = 255;
 enum class CloneMethod { kVib, kSsh };
 std::string_view CloneMethodName(CloneMethod m);  // "vib", "ssh"
 
+// How the SSH method checks the ESXi hosts' keys (SSH_HOST_KEY_CHECK).
+enum class SshHostKeyMode {
+  kPinned,     // "pinned" (default): SSH_KNOWN_HOSTS lines or SSH_HOST_KEY_FINGERPRINTS, one of them required
+  kAcceptNew,  // "accept-new": trust the first key the run sees, require it for the rest of the run
+  kOff,        // "off": no check (what Forklift does)
+};
+
 struct Tuning {
   std::chrono::milliseconds task_poll_interval{5000};  // taskGet cadence (Forklift: 5 s)
   std::chrono::milliseconds rescan_interval{5000};     // wait between rescans until the device shows
@@ -53,6 +60,8 @@ struct Options {
   std::string ssh_private_key;  // decoded PEM (SSH_PRIVATE_KEY is base64)
   std::string ssh_public_key;
   std::string ssh_known_hosts;  // SSH_KNOWN_HOSTS (decoded): pins ESXi host keys when set
+  std::vector<std::string> ssh_host_key_fingerprints;           // SSH_HOST_KEY_FINGERPRINTS: "SHA256:…"
+  SshHostKeyMode ssh_host_key_check = SshHostKeyMode::kPinned;  // SSH_HOST_KEY_CHECK
   std::string host_lease_namespace = "openshift-mtv";
   std::chrono::seconds host_lease_duration{10};
   int host_lease_slots = 2;

@@ -3,8 +3,11 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -33,6 +36,29 @@ namespace {
 
 constexpr std::string_view kLog = "xcopy";
 constexpr const char* kVersion = "0.1.0";
+
+// A private (0700) temporary directory, removed with its contents when destroyed.
+class TempDir {
+ public:
+  explicit TempDir(const std::string& prefix) {
+    const char* t = std::getenv("TMPDIR");
+    std::string tmpl = std::string(t != nullptr && *t != '\0' ? t : "/tmp") + "/" + prefix + ".XXXXXX";
+    if (::mkdtemp(tmpl.data()) == nullptr) {
+      throw PreconditionError("creating a temporary directory " + tmpl + ": " + std::strerror(errno));
+    }
+    path_ = tmpl;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
 
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path);
@@ -227,13 +253,34 @@ int RunXcopy(const std::vector<std::string>& args) {
         so.host_name = host.name + " (" + host.ref.ToString() + ")";
         so.private_key = o.ssh_private_key;
         so.datastore = ds.name;
-        if (!o.ssh_known_hosts.empty()) {
-          so.known_hosts = o.ssh_known_hosts;
+        std::shared_ptr<void> tofu_dir;
+        switch (o.ssh_host_key_check) {
+          case SshHostKeyMode::kPinned:
+            if (!o.ssh_host_key_fingerprints.empty()) {
+              so.host_key_check = esxi::SshHostKeyCheck::kFingerprint;
+              so.fingerprints = o.ssh_host_key_fingerprints;
+            } else {
+              so.host_key_check = esxi::SshHostKeyCheck::kKnownHosts;
+              so.known_hosts = o.ssh_known_hosts;
+            }
+            break;
+          case SshHostKeyMode::kAcceptNew: {
+            // The first key seen is kept for the rest of the run (every later connection must match).
+            auto dir = std::make_shared<TempDir>("hoist-xcopy-known-hosts");
+            so.host_key_check = esxi::SshHostKeyCheck::kAcceptNew;
+            so.known_hosts_file = dir->path() + "/known_hosts";
+            tofu_dir = dir;
+            break;
+          }
+          case SshHostKeyMode::kOff:
+            so.host_key_check = esxi::SshHostKeyCheck::kInsecure;
+            break;
         }
         vsphere::DatastoreFiles files(vc);
         auto uploader = std::make_shared<VsphereDatastoreUploader>(vc, files.DatacenterPath(host.ref));
         s.clone = esxi::MakeSshExecutor(so, uploader.get());
-        s.keep = uploader;
+        s.keep =
+            std::make_shared<std::pair<std::shared_ptr<void>, std::shared_ptr<void>>>(uploader, tofu_dir);
       }
       s.storage = std::move(storage);
       return s;

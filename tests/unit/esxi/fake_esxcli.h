@@ -14,20 +14,28 @@ class FakeEsxcli : public EsxcliRunner {
   using Handler = std::function<EsxcliOutput(const std::vector<std::string>& argv)>;
   explicit FakeEsxcli(Handler handler) : handler_(std::move(handler)) {}
 
-  EsxcliOutput Run(const std::vector<std::string>& argv) override {
+  // The handler sees the command as typed; the parameter names it carries are recorded too.
+  EsxcliOutput Run(const EsxcliCommand& command) override {
     {
       std::lock_guard<std::mutex> l(mu_);
-      std::string line;
-      for (const auto& a : argv) line += (line.empty() ? "" : " ") + a;
-      calls_.push_back(line);
+      calls_.push_back(command.ToString());
+      std::string named = command.path().empty() ? "" : command.path().back();
+      for (const auto& o : command.options()) named += " " + o.param + "=" + o.value.value_or("true");
+      named_.push_back(command.named() ? named : "");
     }
-    return handler_(argv);
+    return handler_(command.Argv());
   }
   std::string host() const override { return "esx1.lab (HostSystem:host-12)"; }
 
   std::vector<std::string> calls() const {
     std::lock_guard<std::mutex> l(mu_);
     return calls_;
+  }
+  // Per call: "<command> <param>=<value> …" with the parameter names sent, or "" for a command
+  // whose names the runner must look up.
+  std::vector<std::string> named_calls() const {
+    std::lock_guard<std::mutex> l(mu_);
+    return named_;
   }
   int Count(const std::string& prefix) const {
     int n = 0;
@@ -39,6 +47,7 @@ class FakeEsxcli : public EsxcliRunner {
   Handler handler_;
   mutable std::mutex mu_;
   std::vector<std::string> calls_;
+  std::vector<std::string> named_;
 };
 
 inline EsxcliOutput Row(std::initializer_list<std::pair<std::string, std::string>> fields) {

@@ -186,6 +186,36 @@ TEST(HostStorageTest, DetachSetsOffWaitsAndForgets) {
   EXPECT_NO_THROW(storage.RescanDeadPaths("vmhba65"));
 }
 
+// Every command is sent with its parameters named as ESXi's CLIInfo names them (the long option
+// without dashes), so remote esxcli needs no CLIInfo lookup for any of them.
+TEST(HostStorageTest, EveryCommandNamesItsParameters) {
+  PretendHost h;
+  h.visible_after = 1;
+  FakeEsxcli esxcli([&](const auto& argv) { return h.Handle(argv); });
+  HostStorage storage(esxcli, Fast());
+  storage.WaitForDevice(kNaa, {}, 3);
+  storage.Paths(kNaa);
+  storage.DetachDevice(kNaa);
+  storage.RescanDeadPaths("vmhba65");
+  storage.Devices();
+  const std::string d = std::string("device=") + kNaa;
+  EXPECT_EQ(esxcli.named_calls(), (std::vector<std::string>{
+                                      "list option=/Disk/MaxLUN",
+                                      "list " + d,
+                                      "rescan type=add all=true",
+                                      "list " + d,
+                                      "list " + d,  // path list
+                                      "list " + d,
+                                      "set state=off " + d,
+                                      "list " + d,
+                                      "remove " + d,
+                                      "rescan type=delete adapter=vmhba65",
+                                      "list",
+                                  }));
+  EXPECT_EQ(esxcli.calls()[2], "storage core adapter rescan -t add -a") << "as an administrator types it";
+  EXPECT_EQ(esxcli.calls()[4], std::string("storage core path list -d ") + kNaa);
+}
+
 TEST(HostStorageTest, ARefusedDetachSaysTheDeviceMayBeInUse) {
   FakeEsxcli esxcli([&](const std::vector<std::string>& argv) -> EsxcliOutput {
     std::string cmd = Join(argv);

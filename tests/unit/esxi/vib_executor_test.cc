@@ -2,9 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
+#include <map>
+#include <regex>
 
 #include "core/error.h"
+#include "esxi/vib.h"
 #include "esxi/wrapper_command.h"
 #include "esxi/wrapper_executor.h"
 #include "unit/esxi/fake_esxcli.h"
@@ -60,6 +64,45 @@ TEST(VibExecutorTest, PrepareReadsTheWrapperVersionAndClonesWithHexPaths) {
   EXPECT_EQ(clone_argv[3], HexArg("/vmfs/volumes/ds 1/vm/it's.vmdk"))
       << "a quote cannot travel inside '$val{…}'";
   EXPECT_EQ(clone_argv[5], "/vmfs/devices/disks/naa.600a0980");
+}
+
+// The plugin's commands name their parameters as ESXi derives them from the plugin definition
+// (esxcli-vmkfstools.xml: the parameter name without dashes), so no CLIInfo lookup is needed.
+TEST(VibExecutorTest, PluginParametersAreNamedAsThePluginDefinesThem) {
+  FakeEsxcli esxcli([&](const std::vector<std::string>& argv) {
+    std::string cmd = Join(argv);
+    if (cmd == "vmkfstools version") return Reply("0", kHoistVersion);
+    if (argv[1] == "clone") return Reply("0", R"({"taskId": "t-1", "pid": 7})");
+    if (argv[1] == "taskGet")
+      return Reply("0", R"({"taskId": "t-1", "exitCode": "0", "lastLine": "Clone: 100% done."})");
+    if (argv[1] == "taskClean") return Reply("0", R"({"cancelled": false})");
+    throw BugError("unexpected " + cmd);
+  });
+  auto ex = MakeVibExecutor(esxcli, FastRetry());
+  ex->Prepare({});
+  CloneTask t = ex->StartClone({"/vmfs/volumes/ds1/vm/vm.vmdk", "/vmfs/devices/disks/naa.600a0980"});
+  ex->GetStatus(t, {});
+  ex->Clean(t);
+  EXPECT_EQ(esxcli.named_calls(),
+            (std::vector<std::string>{
+                "version",
+                "clone sourcevmdk=/vmfs/volumes/ds1/vm/vm.vmdk targetlun=/vmfs/devices/disks/naa.600a0980",
+                "taskGet id=t-1", "taskClean id=t-1"}));
+  // Each option sent is the plugin's short name of the parameter whose name (without dashes) was sent.
+  std::string xml(EmbeddedPluginXml());
+  std::map<std::string, std::string> by_short;
+  std::regex param(R"re(<parameter name="([^"]+)"[^>]*shortname="([^"]+)")re");
+  for (std::sregex_iterator it(xml.begin(), xml.end(), param), end; it != end; ++it) {
+    std::string name = (*it)[1];
+    name.erase(std::remove(name.begin(), name.end(), '-'), name.end());
+    by_short["-" + (*it)[2].str()] = name;
+  }
+  ASSERT_EQ(by_short.size(), 3u);
+  EXPECT_EQ(by_short["-s"], "sourcevmdk");
+  EXPECT_EQ(by_short["-t"], "targetlun");
+  EXPECT_EQ(by_short["-i"], "id");
+  EXPECT_EQ(esxcli.calls()[1],
+            "vmkfstools clone -s /vmfs/volumes/ds1/vm/vm.vmdk -t /vmfs/devices/disks/naa.600a0980");
 }
 
 TEST(VibExecutorTest, AMissingNamespaceSaysToInstallTheVibAndRestartHostd) {

@@ -221,5 +221,131 @@ TEST(Esxcli, MissingPluginNamespaceSaysWhatToCheck) {
   }
 }
 
+// A CLI fault as ESXi returns it inside the ExecuteSoap result.
+std::string CliFaultResult(const std::string& err) {
+  std::string detail = XmlEscape(
+      R"(<obj xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns="urn:vim25" xsi:type="LocalizedMethodFault">)"
+      R"(<fault xsi:type="VimEsxCLICLIFault"><errMsg>)" +
+      XmlEscape(err) +
+      R"(</errMsg></fault><localizedMessage>EsxCLI.CLIFault.summary</localizedMessage></obj>)");
+  return Response("ExecuteSoap",
+                  "<returnval><fault><faultMsg>EsxCLI.CLIFault.summary</faultMsg><faultDetail>" + detail +
+                      "</faultDetail></fault></returnval>");
+}
+
+// A host whose plugin names taskGet's `-i` "taskid" in its CLIInfo (not "id", as the caller guesses),
+// and refuses parameters it does not know the way esxcli does.
+struct RenamedParamHost {
+  FakeVcenter* fake = nullptr;
+  std::unique_ptr<Client> client;
+  std::vector<std::string> executed;  // method [arg names]
+};
+
+std::unique_ptr<RenamedParamHost> MakeRenamedParamHost() {
+  auto fx = std::make_unique<RenamedParamHost>();
+  auto fake = std::make_unique<FakeVcenter>();
+  fx->fake = fake.get();
+  RenamedParamHost* raw = fx.get();
+  fake->On("RetrieveManagedMethodExecuter", [](const XmlNode&) {
+    return Response("RetrieveManagedMethodExecuter",
+                    "<returnval type=\"ReflectManagedMethodExecuter\">ManagedMethodExecuter-9</returnval>");
+  });
+  fake->On("ExecuteSoap", [raw](const XmlNode& call) -> std::string {
+    std::string method = call.ChildText("method");
+    std::string names;
+    for (const XmlNode* a : call.Children("argument")) names += " " + a->ChildText("name");
+    raw->executed.push_back(method + names);
+    if (method == "vim.CLIInfo.FetchCLIInfo") {
+      std::string info =
+          R"(<obj xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns="urn:vim25" versionId="5.0" xsi:type="VimCLIInfo">)"
+          R"(<name>vim.EsxCLI.vmkfstools</name><method><name>taskGet</name>)"
+          R"(<param><name>taskid</name><displayName>id</displayName><aliases>-i</aliases><aliases>--id</aliases><flag>false</flag></param>)"
+          R"(</method><method><name>taskClean</name>)"
+          R"(<param><name>id</name><displayName>id</displayName><aliases>-i</aliases><aliases>--id</aliases><flag>false</flag></param>)"
+          R"(</method></obj>)";
+      return Response("ExecuteSoap", "<returnval><response>" + XmlEscape(info) + "</response></returnval>");
+    }
+    const XmlNode* arg = call.Child("argument");
+    std::string want = method == "vim.EsxCLI.vmkfstools.taskGet" ? "taskid" : "id";
+    if (arg == nullptr) return CliFaultResult("Missing required parameter -i|--id");
+    if (arg->ChildText("name") != want) return CliFaultResult("Invalid option " + arg->ChildText("name"));
+    std::string id = ParseXml(arg->ChildText("val")).text;
+    if (id == "gone") return CliFaultResult("Unable to find task gone");
+    if (id == "bad id") return CliFaultResult("Invalid parameter value bad id");
+    std::string result = std::string(kObjOpen) +
+                         R"(xsi:type="VimEsxCLIvmkfstoolsresult"><status>0</status><message>)" + id +
+                         "</message></obj>";
+    return Response("ExecuteSoap", "<returnval><response>" + XmlEscape(result) + "</response></returnval>");
+  });
+  fx->client = std::make_unique<Client>(testing::TestOptions(), std::move(fake));
+  fx->client->Login();
+  return fx;
+}
+
+TEST(Esxcli, NamedArgumentsNeedNoCliInfo) {
+  auto fx = MakeRenamedParamHost();
+  Esxcli cli(*fx->client);
+  ManagedObjectReference host{"HostSystem", "host-9"};
+  cli.Run(host, {"vmkfstools", "taskClean", "-i", "t0"}, {{"id", {"t0"}}});  // warms up the executer
+  fx->executed.clear();
+  uint64_t before = fx->client->round_trips();
+  EsxcliResult r = cli.Run(host, {"vmkfstools", "taskClean", "-i", "t1"}, {{"id", {"t1"}}});
+  EXPECT_EQ(r.Field(0, "message"), "t1");
+  EXPECT_EQ(fx->client->round_trips() - before, 1u);
+  EXPECT_EQ(fx->executed, std::vector<std::string>{"vim.EsxCLI.vmkfstools.taskClean id"});
+
+  // A failure of the command itself is the command's answer: no CLIInfo is consulted.
+  try {
+    cli.Run(host, {"vmkfstools", "taskClean", "-i", "gone"}, {{"id", {"gone"}}});
+    FAIL();
+  } catch (const Fault& f) {
+    EXPECT_NE(std::string(f.what()).find("Unable to find task gone"), std::string::npos) << f.what();
+  }
+  EXPECT_EQ(fx->fake->Count("ExecuteSoap"), 3u);
+}
+
+TEST(Esxcli, ParameterNamesTheHostCallsDifferentlyAreTakenFromItsCliInfo) {
+  auto fx = MakeRenamedParamHost();
+  Esxcli cli(*fx->client);
+  ManagedObjectReference host{"HostSystem", "host-9"};
+  EsxcliResult r = cli.Run(host, {"vmkfstools", "taskGet", "-i", "t1"}, {{"id", {"t1"}}});
+  EXPECT_EQ(r.Field(0, "message"), "t1");
+  // Refused (the command did not run), the names checked once, then run with the host's names.
+  EXPECT_EQ(fx->executed,
+            (std::vector<std::string>{"vim.EsxCLI.vmkfstools.taskGet id", "vim.CLIInfo.FetchCLIInfo typeName",
+                                      "vim.EsxCLI.vmkfstools.taskGet taskid"}));
+  // From then on that command goes straight to the host's names.
+  fx->executed.clear();
+  uint64_t before = fx->client->round_trips();
+  r = cli.Run(host, {"vmkfstools", "taskGet", "-i", "t2"}, {{"id", {"t2"}}});
+  EXPECT_EQ(r.Field(0, "message"), "t2");
+  EXPECT_EQ(fx->client->round_trips() - before, 1u);
+  EXPECT_EQ(fx->executed, std::vector<std::string>{"vim.EsxCLI.vmkfstools.taskGet taskid"});
+}
+
+TEST(Esxcli, ARefusalTheCliInfoConfirmsIsTheHostsAnswer) {
+  auto fx = MakeRenamedParamHost();
+  Esxcli cli(*fx->client);
+  ManagedObjectReference host{"HostSystem", "host-9"};
+  // The names are right but the host refuses the value: its refusal is thrown as it is, and the
+  // command is not sent again.
+  try {
+    cli.Run(host, {"vmkfstools", "taskClean", "-i", "bad id"}, {{"id", {"bad id"}}});
+    FAIL();
+  } catch (const Fault& f) {
+    EXPECT_EQ(f.fault_type(), "VimEsxCLICLIFault");
+    EXPECT_NE(std::string(f.what()).find("Invalid parameter value bad id"), std::string::npos) << f.what();
+  }
+  EXPECT_EQ(fx->executed, (std::vector<std::string>{"vim.EsxCLI.vmkfstools.taskClean id",
+                                                    "vim.CLIInfo.FetchCLIInfo typeName"}));
+  // An option the host has never heard of: its own CLIInfo says so.
+  try {
+    cli.Run(host, {"vmkfstools", "taskClean", "--bogus", "x"}, {{"bogus", {"x"}}});
+    FAIL();
+  } catch (const Fault& f) {
+    EXPECT_NE(std::string(f.what()).find("Invalid option bogus"), std::string::npos) << f.what();
+  }
+}
+
 }  // namespace
 }  // namespace hoist::vsphere

@@ -59,6 +59,7 @@ TEST(XcopyOptions, FlagsWinOverTheEnvironmentAndGoSyntaxWorks) {
   auto env = SecretEnv();
   env["SSH_PRIVATE_KEY"] = "LS0tLS1CRUdJTiBLRVktLS0tLQ==";  // base64, as Forklift passes it
   env["SSH_PUBLIC_KEY"] = "ssh-ed25519 AAAAC3Nza test";      // plain text works too
+  env["SSH_HOST_KEY_FINGERPRINTS"] = "SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU";
   env["HOST_LEASE_NAMESPACE"] = "hoist-system";
   env["HOST_LEASE_DURATION_SECONDS"] = "3";
   Options o = ParseOptions(args, env);
@@ -99,6 +100,65 @@ TEST(XcopyOptions, SshMethodNeedsKeysAndBadMethodIsRefused) {
   EXPECT_NE(ErrorOf(ForkliftArgs(), env).find("SSH_PRIVATE_KEY"), std::string::npos);
   env["ESXI_CLONE_METHOD"] = "scp";
   EXPECT_NE(ErrorOf(ForkliftArgs(), env).find("use vib or ssh"), std::string::npos);
+}
+
+// The SSH method's host-key settings: pinned by default (known_hosts lines or SHA256 fingerprints,
+// exactly one of them), trust on first use or no check only when SSH_HOST_KEY_CHECK says so.
+TEST(XcopyOptions, SshHostKeysArePinnedUnlessExplicitlyNot) {
+  auto env = SecretEnv();
+  env["ESXI_CLONE_METHOD"] = "ssh";
+  env["SSH_PRIVATE_KEY"] = "-----BEGIN OPENSSH PRIVATE KEY----- x -----END OPENSSH PRIVATE KEY-----";
+  env["SSH_PUBLIC_KEY"] = "ssh-ed25519 AAAAC3Nza hoist";
+
+  // Nothing pinned, no mode: refused, naming every way out.
+  std::string err = ErrorOf(ForkliftArgs(), env);
+  for (const char* k : {"SSH_KNOWN_HOSTS", "SSH_HOST_KEY_FINGERPRINTS", "SSH_HOST_KEY_CHECK=accept-new",
+                        "SSH_HOST_KEY_CHECK=off"}) {
+    EXPECT_NE(err.find(k), std::string::npos) << k << " in " << err;
+  }
+
+  auto known = env;
+  known["SSH_KNOWN_HOSTS"] = "esx1 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKey";
+  Options o = ParseOptions(ForkliftArgs(), known);
+  EXPECT_EQ(o.ssh_host_key_check, SshHostKeyMode::kPinned);
+  EXPECT_EQ(o.ssh_known_hosts, "esx1 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKey");
+  EXPECT_TRUE(o.ssh_host_key_fingerprints.empty());
+
+  auto fp = env;
+  fp["SSH_HOST_KEY_FINGERPRINTS"] = " SHA256:abc+/def, SHA256:ghi\nSHA256:jkl ";
+  o = ParseOptions(ForkliftArgs(), fp);
+  EXPECT_EQ(o.ssh_host_key_check, SshHostKeyMode::kPinned);
+  EXPECT_EQ(o.ssh_host_key_fingerprints, (std::vector<std::string>{"SHA256:abc+/def", "SHA256:ghi", "SHA256:jkl"}));
+  fp["SSH_HOST_KEY_CHECK"] = "pinned";
+  EXPECT_EQ(ParseOptions(ForkliftArgs(), fp).ssh_host_key_fingerprints.size(), 3u);
+
+  fp["SSH_HOST_KEY_FINGERPRINTS"] = "SHA256:abc,MD5:12:34";
+  EXPECT_NE(ErrorOf(ForkliftArgs(), fp).find("\"MD5:12:34\" is not a SHA256 fingerprint"), std::string::npos);
+
+  auto both = known;
+  both["SSH_HOST_KEY_FINGERPRINTS"] = "SHA256:abc";
+  EXPECT_NE(ErrorOf(ForkliftArgs(), both).find("both set"), std::string::npos);
+
+  auto tofu = env;
+  tofu["SSH_HOST_KEY_CHECK"] = "accept-new";
+  EXPECT_EQ(ParseOptions(ForkliftArgs(), tofu).ssh_host_key_check, SshHostKeyMode::kAcceptNew);
+  auto off = env;
+  off["SSH_HOST_KEY_CHECK"] = "Off";
+  EXPECT_EQ(ParseOptions(ForkliftArgs(), off).ssh_host_key_check, SshHostKeyMode::kOff);
+
+  // A mode that would ignore pinned keys is a contradiction, not a silent choice.
+  off["SSH_KNOWN_HOSTS"] = known["SSH_KNOWN_HOSTS"];
+  EXPECT_NE(ErrorOf(ForkliftArgs(), off).find("SSH_HOST_KEY_CHECK=off would ignore the pinned keys"),
+            std::string::npos);
+  tofu["SSH_HOST_KEY_FINGERPRINTS"] = "SHA256:abc";
+  EXPECT_NE(ErrorOf(ForkliftArgs(), tofu).find("SSH_HOST_KEY_CHECK=accept-new would ignore"), std::string::npos);
+
+  // Anything else is refused rather than read as "no check".
+  for (const char* v : {"no", "false", "insecure", "yes"}) {
+    auto bad = env;
+    bad["SSH_HOST_KEY_CHECK"] = v;
+    EXPECT_NE(ErrorOf(ForkliftArgs(), bad).find("is not a host key check"), std::string::npos) << v;
+  }
 }
 
 TEST(XcopyOptions, UnknownFlagsAndIgnoredForkliftFlags) {
