@@ -28,4 +28,12 @@ class VendorRegistry {
   std::map<std::string, ArrayFactory> factories_;
 };
 
+// Registers `product` as an Array made from the config (each vendor's RegisterVendor).
+template <class Array>
+void RegisterArray(VendorRegistry& registry, const std::string& product) {
+  registry.Register(product, [](const ArrayConfig& config) -> std::unique_ptr<StorageArray> {
+    return std::make_unique<Array>(config);
+  });
+}
+
 }  // namespace hoist::storage

@@ -2,15 +2,14 @@
 // mapping and unmapping (with the SAN directory entries the lab vCenter reads), pagination, retries of
 // 5xx and timeouts, wrong passwords and TLS verification.
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
+
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "core/error.h"
+#include "integration/array_client_fixture.h"
 #include "lab/sim/ontap/simulator.h"
 #include "storage/config.h"
 #include "storage/ontap/ontap_array.h"
@@ -23,63 +22,38 @@ using lab::sim::ontap::Fault;
 using lab::sim::ontap::OntapSimulator;
 using lab::sim::ontap::SimLun;
 using lab::sim::ontap::SimulatorOptions;
+using testing::ThrowsError;
 
 constexpr char kPassword[] = "Netapp-Lab-Pw1";
 constexpr char kIqn1[] = "iqn.1998-01.com.vmware:esx1-0001";
 constexpr char kIqn2[] = "iqn.1998-01.com.vmware:esx1-0002";
 
-std::string ReadFile(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-class OntapClientTest : public ::testing::Test {
+class OntapClientTest : public testing::ArrayClientTest<OntapSimulator, SimulatorOptions> {
  protected:
+  OntapClientTest() : ArrayClientTest("ontap") {}
   void SetUp() override {
-    std::string tmpl =
-        (fs::path(getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp") / "hoist-ontap-XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-    SimulatorOptions o;
-    o.lun_dir = (dir_ / "luns").string();
-    o.san_dir = (dir_ / "san").string();
-    o.password = kPassword;
+    ArrayClientTest::SetUp();
+    SimulatorOptions o = SimOptions(kPassword);
     o.svms = {"svm0", "svm1"};
     o.page_size = 2;  // every collection with more than two records is paginated
-    sim_ = std::make_unique<OntapSimulator>(o);
-    sim_->Start();
+    StartSimulator(o);
     lun_ = sim_->CreateLun("/vol/trident_pvc_1/lun0", 1 << 20);
     other_ = sim_->CreateLun("/vol/trident_pvc_2/lun0", 1 << 20);
     sim_->CreateLun("/vol/trident_pvc_3/lun0", 1 << 20);
     sim_->CreateLun("/vol/trident_pvc_1/lun0", 1 << 20, "svm1");  // same name in another SVM
   }
-  void TearDown() override {
-    sim_->Stop();
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
 
   ArrayConfig Config(std::string password = kPassword, bool with_ca = true, std::string svm = "svm0") {
     std::map<std::string, std::string> secret = {
         {"STORAGE_HOSTNAME", sim_->host()}, {"STORAGE_USERNAME", "admin"}, {"STORAGE_PASSWORD", password}};
-    if (with_ca) secret["STORAGE_CA_CERT"] = sim_->ca_pem();
     if (!svm.empty()) secret["ONTAP_SVM"] = svm;
-    ArrayConfig c = ArrayConfigFromSecret(secret);
-    c.http_timeout = std::chrono::milliseconds(2000);
-    return c;
+    return ConfigFrom(secret, with_ca);
   }
   static Tuning Fast() { return Tuning{3, std::chrono::milliseconds(10)}; }
   VolumeRef Volume() const {
     return VolumeRef{"pv-1", "csi.trident.netapp.io", "pvc-1", {{"internalName", "trident_pvc_1"}}};
   }
-  fs::path SanEntry(const std::string& initiator, const std::string& naa) const {
-    return dir_ / "san" / initiator / naa;
-  }
 
-  fs::path dir_;
-  std::unique_ptr<OntapSimulator> sim_;
   SimLun lun_, other_;
 };
 
@@ -94,14 +68,8 @@ TEST_F(OntapClientTest, ResolvesTheTridentVolumeToTheLunAndItsNaa) {
   EXPECT_EQ(lun.size_bytes, 1u << 20);
 
   VolumeRef missing{"pv-9", "csi.trident.netapp.io", "pvc-9", {{"internalName", "trident_pvc_9"}}};
-  try {
-    array.ResolveVolume(missing);
-    FAIL() << "expected an error";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.error_class(), ErrorClass::kPrecondition);
-    EXPECT_NE(std::string(e.what()).find("/vol/trident_pvc_9/lun0"), std::string::npos) << e.what();
-    EXPECT_NE(std::string(e.what()).find(sim_->host()), std::string::npos) << e.what();
-  }
+  EXPECT_TRUE(ThrowsError([&] { array.ResolveVolume(missing); }, ErrorClass::kPrecondition,
+                          {"/vol/trident_pvc_9/lun0", sim_->host()}));
 }
 
 TEST_F(OntapClientTest, EnsureIgroupIsIdempotentAndAddsNewInitiators) {
@@ -148,7 +116,7 @@ TEST_F(OntapClientTest, MapListUnmapWritesAndRemovesSanEntries) {
   // Every initiator of the igroup sees the LUN, as the lab vCenter's SAN contract expects.
   for (const char* iqn : {kIqn1, kIqn2}) {
     ASSERT_TRUE(fs::exists(SanEntry(iqn, lun.naa))) << iqn;
-    auto entry = nlohmann::json::parse(ReadFile(SanEntry(iqn, lun.naa)));
+    auto entry = SanJson(iqn, lun.naa);
     EXPECT_EQ(entry["backing"], lun_.backing);
     EXPECT_EQ(entry["vendor"], "NETAPP");
     EXPECT_EQ(entry["lunId"], 0);
@@ -160,7 +128,7 @@ TEST_F(OntapClientTest, MapListUnmapWritesAndRemovesSanEntries) {
   by_name.name = other_.name;
   Lun other = array.Map(by_name, host.name);
   EXPECT_EQ(other.naa, other_.naa);
-  EXPECT_EQ(nlohmann::json::parse(ReadFile(SanEntry(kIqn1, other_.naa)))["lunId"], 1);
+  EXPECT_EQ(SanJson(kIqn1, other_.naa)["lunId"], 1);
 
   array.Unmap(lun, host.name);
   EXPECT_FALSE(fs::exists(SanEntry(kIqn1, lun.naa)));
@@ -175,18 +143,10 @@ TEST_F(OntapClientTest, MapListUnmapWritesAndRemovesSanEntries) {
 TEST_F(OntapClientTest, MappingToAMissingIgroupNamesLunIgroupAndHost) {
   OntapArray array(Config(), Fast());
   Lun lun = array.ResolveVolume(Volume());
-  try {
-    array.Map(lun, "xcopy-nohost-iscsi");
-    FAIL() << "expected an error";
-  } catch (const Error& e) {
-    std::string msg = e.what();
-    EXPECT_EQ(e.error_class(), ErrorClass::kPrecondition);
-    EXPECT_NE(
-        msg.find("mapping LUN /vol/trident_pvc_1/lun0 to igroup xcopy-nohost-iscsi on ONTAP " + sim_->host()),
-        std::string::npos)
-        << msg;
-    EXPECT_NE(msg.find("initiator group does not exist"), std::string::npos) << msg;
-  }
+  EXPECT_TRUE(ThrowsError(
+      [&] { array.Map(lun, "xcopy-nohost-iscsi"); }, ErrorClass::kPrecondition,
+      {"mapping LUN /vol/trident_pvc_1/lun0 to igroup xcopy-nohost-iscsi on ONTAP " + sim_->host(),
+       "initiator group does not exist"}));
 }
 
 TEST_F(OntapClientTest, RetriesA5xxOnceAndGivesUpAfterTheAttempts) {
@@ -197,16 +157,8 @@ TEST_F(OntapClientTest, RetriesA5xxOnceAndGivesUpAfterTheAttempts) {
   EXPECT_EQ(sim_->RequestCountForTest("GET", "/api/storage/luns"), 2);
 
   sim_->InjectFaultForTest(Fault{"GET", "/api/storage/luns", 500, 10});
-  try {
-    array.ResolveVolume(Volume());
-    FAIL() << "expected an error";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.error_class(), ErrorClass::kTransient);
-    EXPECT_NE(std::string(e.what()).find("looking up LUN /vol/trident_pvc_1/lun0 on ONTAP"),
-              std::string::npos)
-        << e.what();
-    EXPECT_NE(std::string(e.what()).find("HTTP 500"), std::string::npos) << e.what();
-  }
+  EXPECT_TRUE(ThrowsError([&] { array.ResolveVolume(Volume()); }, ErrorClass::kTransient,
+                          {"looking up LUN /vol/trident_pvc_1/lun0 on ONTAP", "HTTP 500"}));
   EXPECT_EQ(sim_->RequestCountForTest("GET", "/api/storage/luns"), 2 + 3);
 }
 
@@ -223,46 +175,19 @@ TEST_F(OntapClientTest, RetriesATimedOutCall) {
 }
 
 TEST_F(OntapClientTest, WrongPasswordIsAPreconditionWithoutThePassword) {
-  const std::string wrong = "Wrong-Pw-77";
-  OntapArray array(Config(wrong), Fast());
-  try {
-    array.ResolveVolume(Volume());
-    FAIL() << "expected an error";
-  } catch (const Error& e) {
-    std::string msg = e.what();
-    EXPECT_EQ(e.error_class(), ErrorClass::kPrecondition);
-    EXPECT_NE(msg.find("HTTP 401"), std::string::npos) << msg;
-    EXPECT_NE(msg.find(sim_->host()), std::string::npos) << msg;
-    EXPECT_NE(msg.find("STORAGE_PASSWORD"), std::string::npos) << msg;
-    EXPECT_EQ(msg.find(wrong), std::string::npos) << msg;
-    EXPECT_EQ(msg.find(kPassword), std::string::npos) << msg;
-  }
+  testing::ExpectWrongPasswordRefused<OntapArray>(Config("Wrong-Pw-77"), Fast(), Volume(),
+                                                  {"HTTP 401", sim_->host()}, kPassword);
   EXPECT_EQ(sim_->RequestCountForTest("GET", "/api/svm/svms"), 1);  // not retried
 }
 
 TEST_F(OntapClientTest, TlsIsVerifiedByDefault) {
-  OntapArray untrusted(Config(kPassword, /*with_ca=*/false), Fast());
-  try {
-    untrusted.ResolveVolume(Volume());
-    FAIL() << "expected an error";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.error_class(), ErrorClass::kPrecondition) << e.what();
-  }
-  ArrayConfig skip = Config(kPassword, /*with_ca=*/false);
-  skip.skip_tls_verify = true;
-  OntapArray insecure(skip, Fast());
-  EXPECT_EQ(insecure.ResolveVolume(Volume()).naa, lun_.naa);
+  testing::ExpectTlsVerifiedByDefault<OntapArray>(Config(kPassword, /*with_ca=*/false), Fast(), Volume(),
+                                                  lun_.naa);
 }
 
 TEST_F(OntapClientTest, SvmMustBeNamedWhenTheUserSeesSeveral) {
   OntapArray array(Config(kPassword, true, /*svm=*/""), Fast());
-  try {
-    array.ResolveVolume(Volume());
-    FAIL() << "expected an error";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.error_class(), ErrorClass::kPrecondition);
-    EXPECT_NE(std::string(e.what()).find("ONTAP_SVM"), std::string::npos) << e.what();
-  }
+  EXPECT_TRUE(ThrowsError([&] { array.ResolveVolume(Volume()); }, ErrorClass::kPrecondition, {"ONTAP_SVM"}));
   OntapArray svm1(Config(kPassword, true, "svm1"), Fast());
   EXPECT_NE(svm1.ResolveVolume(Volume()).id, lun_.uuid);
 }

@@ -3,17 +3,17 @@
 // free on every host, SAN directory entries appearing and disappearing, session expiry, 5xx and
 // timeouts, wrong passwords, TLS verification and logging out.
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "integration/array_client_fixture.h"
 #include "lab/sim/primera3par/simulator.h"
+#include "net/http.h"
 #include "storage/config.h"
 #include "storage/primera3par/primera3par_array.h"
 
@@ -25,6 +25,7 @@ using lab::sim::primera3par::Fault;
 using lab::sim::primera3par::Primera3parSimulator;
 using lab::sim::primera3par::SimulatorOptions;
 using lab::sim::primera3par::SimVolume;
+using testing::ThrowsError;
 
 constexpr char kPassword[] = "Primera-Lab-Pw1";
 constexpr char kIqn1[] = "iqn.1998-01.com.vmware:esx1-0001";
@@ -32,30 +33,18 @@ constexpr char kFcId[] = "fc.20000025b5000001:20000025b500000f";
 constexpr char kWwpn[] = "20000025B500000F";
 constexpr char kHandle[] = "pvc-0f8e3f6e-39e4-4f63-8bde-0d7c0a6b1c2d";
 
-std::string ReadFile(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-class Primera3parClientTest : public ::testing::Test {
+class Primera3parClientTest : public testing::ArrayClientTest<Primera3parSimulator, SimulatorOptions> {
  protected:
+  Primera3parClientTest() : ArrayClientTest("3par") {}
   void SetUp() override {
-    std::string tmpl =
-        (fs::path(getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp") / "hoist-3par-XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
+    ArrayClientTest::SetUp();
     Start(true);
   }
-  void Start(bool queries) {
-    SimulatorOptions o;
-    o.lun_dir = (dir_ / "luns").string();
-    o.san_dir = (dir_ / "san").string();
-    o.password = kPassword;
+  void Start(bool queries, bool auto_lun = true) {
+    SimulatorOptions o = SimOptions(kPassword);
     o.queries = queries;
-    sim_ = std::make_unique<Primera3parSimulator>(o);
-    sim_->Start();
+    o.auto_lun = auto_lun;
+    StartSimulator(o);
     vol_ = sim_->CreateVolume(VolumeNameFromHandle(kHandle), 4 << 20);
     other_ = sim_->CreateVolume("pvc-other", 4 << 20);
     // The Kubernetes node the CSI driver exported the volume to.
@@ -63,29 +52,16 @@ class Primera3parClientTest : public ::testing::Test {
     sim_->CreateHostSetForLab("k8s-nodes", {"k8s-node1"});
     sim_->ExportForLab(vol_.name, "set:k8s-nodes");
   }
-  void TearDown() override {
-    sim_->Stop();
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
   ArrayConfig Config(std::string password = kPassword, bool with_ca = true) {
-    std::map<std::string, std::string> secret = {
-        {"STORAGE_HOSTNAME", sim_->url()}, {"STORAGE_USERNAME", "3paradm"}, {"STORAGE_PASSWORD", password}};
-    if (with_ca) secret["STORAGE_CA_CERT"] = sim_->ca_pem();
-    ArrayConfig c = ArrayConfigFromSecret(secret);
-    c.http_timeout = std::chrono::milliseconds(2000);
-    return c;
+    return ConfigFrom(
+        {{"STORAGE_HOSTNAME", sim_->url()}, {"STORAGE_USERNAME", "3paradm"}, {"STORAGE_PASSWORD", password}},
+        with_ca);
   }
   static common::Tuning Fast() { return common::Tuning{3, std::chrono::milliseconds(10)}; }
   VolumeRef Volume() const {
     return VolumeRef{"pv-1", "csi.hpe.com", kHandle, {{"volumeAccessMode", "block"}}};
   }
-  fs::path SanEntry(const std::string& initiator, const std::string& naa) const {
-    return dir_ / "san" / initiator / naa;
-  }
 
-  fs::path dir_;
-  std::unique_ptr<Primera3parSimulator> sim_;
   SimVolume vol_, other_;
 };
 
@@ -97,16 +73,11 @@ TEST_F(Primera3parClientTest, ResolvesTheCsiVolumeToTheVolumeAndItsNaa) {
   EXPECT_EQ(lun.naa.rfind("naa.60002ac", 0), 0u) << lun.naa;
   EXPECT_EQ(lun.size_bytes, 4u << 20);
 
-  try {
-    array.ResolveVolume(VolumeRef{"pv-9", "csi.hpe.com", "pvc-missing", {}});
-    FAIL() << "expected an error";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.error_class(), ErrorClass::kPrecondition);
-    std::string msg = e.what();
-    EXPECT_NE(msg.find("volume pvc-missing (PV pv-9) not found on Primera/3PAR 127.0.0.1:"),
-              std::string::npos)
-        << msg;
-  }
+  EXPECT_TRUE(ThrowsError(
+      [&] {
+        array.ResolveVolume(VolumeRef{"pv-9", "csi.hpe.com", "pvc-missing", {}});
+      },
+      ErrorClass::kPrecondition, {"volume pvc-missing (PV pv-9) not found on Primera/3PAR 127.0.0.1:"}));
 }
 
 TEST_F(Primera3parClientTest, EnsureInitiatorGroupCreatesHostAndHostSetOnceAndAddsNewPaths) {
@@ -188,7 +159,7 @@ TEST_F(Primera3parClientTest, MapListUnmapWritesAndRemovesSanEntriesWithAFreeLun
   EXPECT_EQ(sim_->VlunsForTest(lun.name), (std::vector<std::string>{"set:k8s-nodes:1", g.name + ":2"}));
   EXPECT_EQ(array.ListMappings(lun), (std::vector<std::string>{"set:k8s-nodes", g.name}));
   ASSERT_TRUE(fs::exists(SanEntry(kWwpn, lun.naa)));
-  auto entry = nlohmann::json::parse(ReadFile(SanEntry(kWwpn, lun.naa)));
+  auto entry = SanJson(kWwpn, lun.naa);
   EXPECT_EQ(entry["backing"], vol_.backing);
   EXPECT_EQ(entry["lunId"], 2);
   EXPECT_EQ(entry["vendor"], "3PARdata");
@@ -204,6 +175,58 @@ TEST_F(Primera3parClientTest, MapListUnmapWritesAndRemovesSanEntriesWithAFreeLun
   // Restoring a host export (a name without set:) exports to the host, not to a set of that name.
   array.Map(lun, "esx01");
   EXPECT_EQ(array.ListMappings(lun), (std::vector<std::string>{"set:k8s-nodes", "esx01"}));
+}
+
+TEST_F(Primera3parClientTest, MapAsksForTheVlunsOfTheHostsItReachesNotForEveryVlun) {
+  // The ESXi host is in a brownfield host set of its cluster, and the other volume is exported to that
+  // set at LUN 1; an export of an unrelated host holds LUN 2 — which the ESXi host does not see. The
+  // array is a 3PAR OS one: it takes the LUN id the client asks for, or refuses a taken one.
+  sim_->Stop();
+  Start(/*queries=*/true, /*auto_lun=*/false);
+  sim_->CreateHostForLab("esx01", {kWwpn}, {});
+  sim_->CreateHostForLab("esx99", {"20000025B5000099"}, {});
+  sim_->CreateHostSetForLab("esx-cluster", {"esx01"});
+  sim_->ExportForLab(other_.name, "set:esx-cluster");
+  SimVolume third = sim_->CreateVolume("pvc-third", 4 << 20);
+  sim_->ExportForLab(third.name, "esx99");
+  sim_->ExportForLab(third.name, "set:k8s-nodes");
+  ASSERT_EQ(sim_->VlunsForTest(third.name), (std::vector<std::string>{"esx99:1", "set:k8s-nodes:2"}));
+  Primera3parArray array(Config(), Fast());
+  Lun lun = array.ResolveVolume(Volume());
+  InitiatorGroup g = array.EnsureInitiatorGroup("xcopy-hostsystem-host-13", {kFcId});
+  array.Map(lun, g.name);
+  // LUN 1 is taken on esx01 through its cluster's set; 2 is free there (only esx99 and the nodes use it).
+  EXPECT_EQ(sim_->VlunsForTest(lun.name), (std::vector<std::string>{"set:k8s-nodes:1", g.name + ":2"}));
+  EXPECT_EQ(sim_->RequestCountForTest("POST", "/api/v1/vluns"), 1) << "the first LUN id asked for was free";
+  EXPECT_EQ(SanJson(kWwpn, lun.naa)["lunId"], 2);
+  EXPECT_EQ(sim_->RequestCountForTest("GET", "/api/v1/vluns"),
+            sim_->RequestCountForTest("GET", "/api/v1/vluns?query="))
+      << "every VLUN read was a filtered query";
+  EXPECT_GE(
+      sim_->RequestCountForTest("GET", "/api/v1/vluns?query=" + net::UrlEncode("\"hostname EQ esx01\"")), 1);
+}
+
+TEST_F(Primera3parClientTest, CollectionsStreamInChunksAndACutOneIsReadAgain) {
+  // Without host queries the client reads the whole host list, which WSAPI streams in chunks; the
+  // array fails mid-stream once (the connection closes before the last chunk).
+  sim_->Stop();
+  Start(/*queries=*/false);
+  for (int i = 0; i < 30; ++i) {
+    char wwpn[17];
+    std::snprintf(wwpn, sizeof wwpn, "20000025B5%06X", 0x100 + i);
+    sim_->CreateHostForLab("brownfield-host-" + std::to_string(i), {wwpn}, {});
+  }
+  sim_->CreateHostForLab("esx01", {kWwpn}, {});
+  auto before = sim_->HostsForTest();
+  sim_->InjectFaultForTest(Fault{"GET", "/api/v1/hosts", 0, 1, {}, /*cut=*/true});
+  Primera3parArray array(Config(), Fast());
+  array.EnsureInitiatorGroup("xcopy-hostsystem-host-13", {kFcId});
+  EXPECT_EQ(sim_->HostSetMembersForTest("xcopy-hostsystem-host-13"), std::vector<std::string>{"esx01"});
+  EXPECT_EQ(sim_->HostsForTest(), before) << "the host was found in the list read again, not made anew";
+  // The query (400: no queries), the cut list, the whole list.
+  EXPECT_EQ(sim_->RequestCountForTest("GET", "/api/v1/hosts") -
+                sim_->RequestCountForTest("GET", "/api/v1/hostsets"),
+            3);
 }
 
 TEST_F(Primera3parClientTest, LogsInAgainWhenTheSessionExpires) {
@@ -238,50 +261,22 @@ TEST_F(Primera3parClientTest, Retries5xxAndTimeoutsAndGivesUpWithTheOperationNam
 
   sim_->InjectFaultForTest(Fault{"POST", "/api/v1/vluns", 500, 10});
   InitiatorGroup g = array.EnsureInitiatorGroup("xcopy-hostsystem-host-12", {kIqn1});
-  try {
-    array.Map(lun, g.name);
-    FAIL() << "expected an error";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.error_class(), ErrorClass::kTransient);
-    std::string msg = e.what();
-    EXPECT_NE(msg.find("exporting volume " + lun.name + " to " + g.name + " on Primera/3PAR"),
-              std::string::npos)
-        << msg;
-    EXPECT_NE(msg.find("HTTP 500"), std::string::npos) << msg;
-  }
+  EXPECT_TRUE(
+      ThrowsError([&] { array.Map(lun, g.name); }, ErrorClass::kTransient,
+                  {"exporting volume " + lun.name + " to " + g.name + " on Primera/3PAR", "HTTP 500"}));
   EXPECT_EQ(sim_->RequestCountForTest("POST", "/api/v1/vluns"), 3);
   EXPECT_EQ(array.ListMappings(lun), std::vector<std::string>{"set:k8s-nodes"}) << "nothing left exported";
 }
 
 TEST_F(Primera3parClientTest, WrongPasswordIsAPreconditionWithoutThePassword) {
-  const std::string wrong = "Wrong-Pw-77";
-  Primera3parArray array(Config(wrong), Fast());
-  try {
-    array.ResolveVolume(Volume());
-    FAIL() << "expected an error";
-  } catch (const Error& e) {
-    std::string msg = e.what();
-    EXPECT_EQ(e.error_class(), ErrorClass::kPrecondition);
-    EXPECT_NE(msg.find("logging in as 3paradm on Primera/3PAR"), std::string::npos) << msg;
-    EXPECT_NE(msg.find("STORAGE_PASSWORD"), std::string::npos) << msg;
-    EXPECT_EQ(msg.find(wrong), std::string::npos) << msg;
-    EXPECT_EQ(msg.find(kPassword), std::string::npos) << msg;
-  }
+  testing::ExpectWrongPasswordRefused<Primera3parArray>(Config("Wrong-Pw-77"), Fast(), Volume(),
+                                                        {"logging in as 3paradm on Primera/3PAR"}, kPassword);
   EXPECT_EQ(sim_->RequestCountForTest("POST", "/api/v1/credentials"), 1);  // not retried
 }
 
 TEST_F(Primera3parClientTest, TlsIsVerifiedByDefault) {
-  Primera3parArray untrusted(Config(kPassword, /*with_ca=*/false), Fast());
-  try {
-    untrusted.ResolveVolume(Volume());
-    FAIL() << "expected an error";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.error_class(), ErrorClass::kPrecondition) << e.what();
-  }
-  ArrayConfig skip = Config(kPassword, /*with_ca=*/false);
-  skip.skip_tls_verify = true;
-  Primera3parArray insecure(skip, Fast());
-  EXPECT_EQ(insecure.ResolveVolume(Volume()).naa, vol_.naa);
+  testing::ExpectTlsVerifiedByDefault<Primera3parArray>(Config(kPassword, /*with_ca=*/false), Fast(),
+                                                        Volume(), vol_.naa);
 }
 
 }  // namespace

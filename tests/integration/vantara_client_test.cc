@@ -3,16 +3,14 @@
 // groups reused, new ones with the VAAI host mode options), LU paths with the SAN directory entries,
 // failed jobs, session expiry, 503 "busy" and timeouts, wrong passwords and TLS verification.
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "integration/array_client_fixture.h"
 #include "lab/sim/vantara/simulator.h"
 #include "storage/config.h"
 #include "storage/vantara/vantara_array.h"
@@ -25,33 +23,21 @@ using lab::sim::vantara::Fault;
 using lab::sim::vantara::SimLdev;
 using lab::sim::vantara::SimulatorOptions;
 using lab::sim::vantara::VantaraSimulator;
+using testing::ThrowsError;
 
 constexpr char kPassword[] = "Vantara-Lab-Pw1";
 constexpr char kIqn[] = "iqn.1998-01.com.vmware:esx1-0001";
 constexpr char kFcId[] = "fc.20000025b5000001:20000025b500000f";
 constexpr char kWwpn[] = "20000025b500000f";
 
-std::string ReadFile(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-class VantaraClientTest : public ::testing::Test {
+class VantaraClientTest : public testing::ArrayClientTest<VantaraSimulator, SimulatorOptions> {
  protected:
+  VantaraClientTest() : ArrayClientTest("vantara") {}
   void SetUp() override {
-    std::string tmpl =
-        (fs::path(getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp") / "hoist-vantara-XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-    SimulatorOptions o;
-    o.lun_dir = (dir_ / "luns").string();
-    o.san_dir = (dir_ / "san").string();
-    o.password = kPassword;
+    ArrayClientTest::SetUp();
+    SimulatorOptions o = SimOptions(kPassword);
     o.job_polls = 2;
-    sim_ = std::make_unique<VantaraSimulator>(o);
-    sim_->Start();
+    StartSimulator(o);
     ldev_ = sim_->CreateLdev(4 << 20, "pvc-1");
     other_ = sim_->CreateLdev(4 << 20, "pvc-2");
     // The Kubernetes node's iSCSI target the CSI driver made when the prime PVC was attached.
@@ -59,21 +45,13 @@ class VantaraClientTest : public ::testing::Test {
     sim_->AddLuPathForLab("CL1-B", node_group_, ldev_.id);
     sim_->LoginForLab(kWwpn);  // zoned to both FC ports
   }
-  void TearDown() override {
-    sim_->Stop();
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
   ArrayConfig Config(std::string password = kPassword, bool with_ca = true, bool with_id = true) {
     std::map<std::string, std::string> secret = {{"STORAGE_HOSTNAME", "127.0.0.1"},
                                                  {"STORAGE_PORT", std::to_string(sim_->port())},
                                                  {"STORAGE_USERNAME", "maintenance"},
                                                  {"STORAGE_PASSWORD", password}};
-    if (with_ca) secret["STORAGE_CA_CERT"] = sim_->ca_pem();
     if (with_id) secret["STORAGE_ID"] = sim_->storage_device_id();
-    ArrayConfig c = ArrayConfigFromSecret(secret);
-    c.http_timeout = std::chrono::milliseconds(2000);
-    return c;
+    return ConfigFrom(secret, with_ca);
   }
   static Tuning Fast() {
     Tuning t;
@@ -87,12 +65,7 @@ class VantaraClientTest : public ::testing::Test {
                      "01--iscsi--" + sim_->storage_device_id() + "--" + std::to_string(ldev_.id) + "--pvc-1",
                      {}};
   }
-  fs::path SanEntry(const std::string& initiator, const std::string& naa) const {
-    return dir_ / "san" / initiator / naa;
-  }
 
-  fs::path dir_;
-  std::unique_ptr<VantaraSimulator> sim_;
   SimLdev ldev_, other_;
   int node_group_ = 0;
 };
@@ -108,23 +81,11 @@ TEST_F(VantaraClientTest, ResolvesTheHspcVolumeToTheLdevAndItsNaa) {
 
   VolumeRef elsewhere = Volume();
   elsewhere.volume_handle = "01--iscsi--800000099999--" + std::to_string(ldev_.id) + "--pvc-1";
-  try {
-    array.ResolveVolume(elsewhere);
-    FAIL() << "expected an error";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.error_class(), ErrorClass::kPrecondition);
-    EXPECT_NE(std::string(e.what()).find("800000099999"), std::string::npos) << e.what();
-    EXPECT_NE(std::string(e.what()).find("STORAGE_ID"), std::string::npos) << e.what();
-  }
+  EXPECT_TRUE(ThrowsError([&] { array.ResolveVolume(elsewhere); }, ErrorClass::kPrecondition,
+                          {"800000099999", "STORAGE_ID"}));
   VolumeRef missing = Volume();
   missing.volume_handle = "01--iscsi--" + sim_->storage_device_id() + "--4000--pvc-9";
-  try {
-    array.ResolveVolume(missing);
-    FAIL() << "expected an error";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.error_class(), ErrorClass::kPrecondition);
-    EXPECT_NE(std::string(e.what()).find("LDEV 4000"), std::string::npos) << e.what();
-  }
+  EXPECT_TRUE(ThrowsError([&] { array.ResolveVolume(missing); }, ErrorClass::kPrecondition, {"LDEV 4000"}));
 }
 
 TEST_F(VantaraClientTest, FindsTheStorageSystemWithoutStorageId) {
@@ -153,13 +114,11 @@ TEST_F(VantaraClientTest, CreatesHostGroupsWithVaaiOptionsOnlyOnPortsTheHostReac
   EXPECT_EQ(iscsi.name, "CL1-B,2;CL2-B,1");
 
   // A WWPN zoned nowhere cannot be reached.
-  try {
-    array.EnsureInitiatorGroup("xcopy-hostsystem-host-99", {"fc.20000025b5000009:20000025b5000099"});
-    FAIL() << "expected an error";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.error_class(), ErrorClass::kPrecondition);
-    EXPECT_NE(std::string(e.what()).find("zoning"), std::string::npos) << e.what();
-  }
+  EXPECT_TRUE(ThrowsError(
+      [&] {
+        array.EnsureInitiatorGroup("xcopy-hostsystem-host-99", {"fc.20000025b5000009:20000025b5000099"});
+      },
+      ErrorClass::kPrecondition, {"zoning"}));
 }
 
 TEST_F(VantaraClientTest, BrownfieldHostGroupsHoldingTheWwpnAreReused) {
@@ -183,14 +142,8 @@ TEST_F(VantaraClientTest, HostGroupListFromTheSecretIsUsedAsIs) {
             "CL1-B," + std::to_string(node_group_));
   c.values["HOSTGROUP_ID_LIST"] = "CL1-B,40";
   VantaraArray wrong(c, Fast());
-  try {
-    wrong.EnsureInitiatorGroup("xcopy-hostsystem-host-12", {kIqn});
-    FAIL() << "expected an error";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.error_class(), ErrorClass::kPrecondition);
-    EXPECT_NE(std::string(e.what()).find("CL1-B,40 (HOSTGROUP_ID_LIST) not found"), std::string::npos)
-        << e.what();
-  }
+  EXPECT_TRUE(ThrowsError([&] { wrong.EnsureInitiatorGroup("xcopy-hostsystem-host-12", {kIqn}); },
+                          ErrorClass::kPrecondition, {"CL1-B,40 (HOSTGROUP_ID_LIST) not found"}));
 }
 
 TEST_F(VantaraClientTest, MapListUnmapThroughJobsWithSanEntries) {
@@ -211,7 +164,7 @@ TEST_F(VantaraClientTest, MapListUnmapThroughJobsWithSanEntries) {
   std::sort(groups.begin(), groups.end());
   EXPECT_EQ(groups, (std::vector<std::string>{g.name, node}));
   ASSERT_TRUE(fs::exists(SanEntry(kWwpn, lun.naa)));
-  auto entry = nlohmann::json::parse(ReadFile(SanEntry(kWwpn, lun.naa)));
+  auto entry = SanJson(kWwpn, lun.naa);
   EXPECT_EQ(entry["backing"], ldev_.backing);
   EXPECT_EQ(entry["vendor"], "HITACHI");
 
@@ -224,7 +177,7 @@ TEST_F(VantaraClientTest, MapListUnmapThroughJobsWithSanEntries) {
   other.id = std::to_string(other_.id);
   other.naa.clear();
   EXPECT_EQ(array.Map(other, g.name).naa, other_.naa) << "the NAA comes from the LDEV after mapping";
-  EXPECT_EQ(nlohmann::json::parse(ReadFile(SanEntry(kWwpn, other_.naa)))["lunId"], 1);
+  EXPECT_EQ(SanJson(kWwpn, other_.naa)["lunId"], 1);
 
   array.Unmap(lun, g.name);
   EXPECT_FALSE(fs::exists(SanEntry(kWwpn, lun.naa)));
@@ -239,19 +192,9 @@ TEST_F(VantaraClientTest, AFailedJobSaysWhatTheArrayRefused) {
   Lun lun = array.ResolveVolume(Volume());
   InitiatorGroup g = array.EnsureInitiatorGroup("xcopy-hostsystem-host-13", {kFcId});
   sim_->FailNextJobForTest("B958", "0947", "Another LDEV is already mapped to the specified LUN.");
-  try {
-    array.Map(lun, g.name);
-    FAIL() << "expected an error";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.error_class(), ErrorClass::kPrecondition);
-    std::string msg = e.what();
-    EXPECT_NE(msg.find("adding an LU path for LDEV " + lun.id + " to host group CL1-A,1 on Vantara"),
-              std::string::npos)
-        << msg;
-    EXPECT_NE(msg.find("Failed"), std::string::npos) << msg;
-    EXPECT_NE(msg.find("SSB1 B958, SSB2 0947"), std::string::npos) << msg;
-    EXPECT_NE(msg.find("Another LDEV is already mapped"), std::string::npos) << msg;
-  }
+  EXPECT_TRUE(ThrowsError([&] { array.Map(lun, g.name); }, ErrorClass::kPrecondition,
+                          {"adding an LU path for LDEV " + lun.id + " to host group CL1-A,1 on Vantara",
+                           "Failed", "SSB1 B958, SSB2 0947", "Another LDEV is already mapped"}));
 }
 
 TEST_F(VantaraClientTest, LogsInAgainWhenTheSessionExpiresAndDiscardsItWhenDone) {
@@ -284,44 +227,17 @@ TEST_F(VantaraClientTest, RetriesBusyAndTimeoutsMidFlow) {
   EXPECT_EQ(array.ListMappings(lun).size(), 2u);
 
   sim_->InjectFaultForTest(Fault{"GET", "/ConfigurationManager/v1/objects/storages", 503, 10});
-  try {
-    array.ListMappings(lun);
-    FAIL() << "expected an error";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.error_class(), ErrorClass::kTransient);
-    EXPECT_NE(std::string(e.what()).find("KART00003-E"), std::string::npos) << e.what();
-    EXPECT_NE(std::string(e.what()).find("busy"), std::string::npos) << e.what();
-  }
+  EXPECT_TRUE(ThrowsError([&] { array.ListMappings(lun); }, ErrorClass::kTransient, {"KART00003-E", "busy"}));
 }
 
 TEST_F(VantaraClientTest, WrongPasswordIsAPreconditionWithoutThePassword) {
-  const std::string wrong = "Wrong-Pw-77";
-  VantaraArray array(Config(wrong), Fast());
-  try {
-    array.ResolveVolume(Volume());
-    FAIL() << "expected an error";
-  } catch (const Error& e) {
-    std::string msg = e.what();
-    EXPECT_EQ(e.error_class(), ErrorClass::kPrecondition);
-    EXPECT_NE(msg.find("logging in as maintenance on Vantara"), std::string::npos) << msg;
-    EXPECT_NE(msg.find("STORAGE_PASSWORD"), std::string::npos) << msg;
-    EXPECT_EQ(msg.find(wrong), std::string::npos) << msg;
-    EXPECT_EQ(msg.find(kPassword), std::string::npos) << msg;
-  }
+  testing::ExpectWrongPasswordRefused<VantaraArray>(Config("Wrong-Pw-77"), Fast(), Volume(),
+                                                    {"logging in as maintenance on Vantara"}, kPassword);
 }
 
 TEST_F(VantaraClientTest, TlsIsVerifiedByDefault) {
-  VantaraArray untrusted(Config(kPassword, /*with_ca=*/false), Fast());
-  try {
-    untrusted.ResolveVolume(Volume());
-    FAIL() << "expected an error";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.error_class(), ErrorClass::kPrecondition) << e.what();
-  }
-  ArrayConfig skip = Config(kPassword, /*with_ca=*/false);
-  skip.skip_tls_verify = true;
-  VantaraArray insecure(skip, Fast());
-  EXPECT_EQ(insecure.ResolveVolume(Volume()).naa, ldev_.naa);
+  testing::ExpectTlsVerifiedByDefault<VantaraArray>(Config(kPassword, /*with_ca=*/false), Fast(), Volume(),
+                                                    ldev_.naa);
 }
 
 }  // namespace

@@ -5,21 +5,44 @@
 #include <nlohmann/json.hpp>
 
 #include "core/log.h"
+#include "net/tls.h"
 #include "storage/config.h"
 
 namespace hoist::storage::common {
-namespace {
 
-std::string HostOf(const std::string& url) {
-  std::string_view s = url;
-  size_t scheme = s.find("://");
-  if (scheme != std::string_view::npos) s.remove_prefix(scheme + 3);
-  size_t slash = s.find('/');
-  if (slash != std::string_view::npos) s = s.substr(0, slash);
-  return std::string(s);
+std::string HostOf(std::string_view url) {
+  size_t scheme = url.find("://");
+  if (scheme != std::string_view::npos) url.remove_prefix(scheme + 3);
+  size_t slash = url.find('/');
+  if (slash != std::string_view::npos) url = url.substr(0, slash);
+  return std::string(url);
 }
 
-}  // namespace
+std::string BasicAuth(std::string_view user, std::string_view password) {
+  return "Basic " + net::Base64Encode(std::string(user) + ":" + std::string(password));
+}
+
+std::string RefusalMessage(std::string_view what, std::string_view array, int status, std::string_view body,
+                           std::string_view array_words, std::string_view hint) {
+  std::string msg = std::string(what) + " on " + std::string(array) + ": HTTP " + std::to_string(status);
+  if (!array_words.empty()) {
+    msg += " " + std::string(array_words);
+  } else if (!body.empty()) {
+    msg += " \"" + Snippet(body) + "\"";
+  }
+  if (!hint.empty()) msg += " — " + std::string(hint);
+  return msg;
+}
+
+ErrorClass RefusalClass(int status) {
+  return status == 409 || status == 429 || status >= 500 ? ErrorClass::kTransient : ErrorClass::kPrecondition;
+}
+
+std::string CachedValue::Get(const std::function<std::string()>& lookup) {
+  std::lock_guard lock(mu_);
+  if (value_.empty()) value_ = lookup();
+  return value_;
+}
 
 RestOptions RestOptionsFromConfig(const ArrayConfig& config, std::string vendor, const Tuning& tuning) {
   RestOptions o;

@@ -106,7 +106,6 @@ class RestClient {
 
   const std::string& host() const { return host_; }  // "10.0.0.5:8080", for messages
   const std::string& vendor() const { return options_.vendor; }
-  std::chrono::milliseconds timeout() const { return options_.timeout; }
 
  private:
   RestOptions options_;
@@ -119,5 +118,32 @@ class RestClient {
 std::string Query(std::initializer_list<std::pair<std::string_view, std::string_view>> params);
 // The first 200 characters of a body on one line, for messages.
 std::string Snippet(std::string_view body);
+// The `Authorization` value of HTTP Basic.
+std::string BasicAuth(std::string_view user, std::string_view password);
+// "host:port" of a URL, for messages.
+std::string HostOf(std::string_view url);
+
+// The message of a refused call, the same for every vendor: "<what> on <array>: HTTP <status> <the
+// array's words>[ — <hint>]", `array` being "<vendor> <host>"; without words (a body not in the
+// vendor's error shape), the body's first characters stand in for them.
+std::string RefusalMessage(std::string_view what, std::string_view array, int status, std::string_view body,
+                           std::string_view array_words, std::string_view hint);
+// How a refusal is classed unless the vendor knows better: 409 (a conflict that may clear), 429 and
+// 5xx are kTransient; other answers (401, 403, 404, bad input) kPrecondition.
+ErrorClass RefusalClass(int status);
+// The hint of a 401.
+inline constexpr std::string_view kCheckCredentials =
+    "check STORAGE_USERNAME and STORAGE_PASSWORD in the storage secret";
+
+// A value looked up on the array once and kept (the SVM, the storage system id). Thread-safe; a
+// lookup that throws leaves it unset, so the next call tries again.
+class CachedValue {
+ public:
+  std::string Get(const std::function<std::string()>& lookup);
+
+ private:
+  std::mutex mu_;
+  std::string value_;
+};
 
 }  // namespace hoist::storage::common

@@ -1,42 +1,21 @@
 #include "storage/ontap/ontap_array.h"
 
 #include <algorithm>
-#include <cctype>
 
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
 #include "core/log.h"
+#include "storage/common/fields.h"
 #include "storage/identifiers.h"
 #include "storage/registry.h"
 
 namespace hoist::storage::ontap {
 namespace {
 
+using common::Lower;
+using common::Str;
 using nlohmann::json;
-
-std::string Str(const json& j, const char* key) {
-  if (!j.is_object() || !j.contains(key) || !j[key].is_string()) return "";
-  return j[key].get<std::string>();
-}
-
-std::string Lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
-RestOptions MakeRestOptions(const ArrayConfig& config, const Tuning& tuning) {
-  RestOptions o;
-  o.base_url = config.BaseUrl();
-  o.username = config.username;
-  o.password = config.password;
-  o.tls.insecure_skip_verify = config.skip_tls_verify;
-  o.tls.ca_pem = config.ca_pem;
-  o.timeout = config.http_timeout;
-  o.max_attempts = tuning.max_attempts;
-  o.backoff = tuning.backoff;
-  return o;
-}
 
 // How ONTAP stores an initiator: iSCSI names as given; FC ports as the WWPN `xx:xx:…` in lower case.
 std::string OntapInitiatorName(const std::string& id) {
@@ -90,32 +69,32 @@ std::string IgroupProtocol(const std::vector<std::string>& initiator_ids) {
 }
 
 OntapArray::OntapArray(const ArrayConfig& config, Tuning tuning)
-    : svm_name_(config.Get("ONTAP_SVM")), rest_(MakeRestOptions(config, tuning)) {}
+    : svm_name_(config.Get("ONTAP_SVM")), rest_(config, tuning) {}
 
 std::string OntapArray::Describe() const { return "ONTAP " + rest_.host(); }
 
 std::string OntapArray::svm_uuid() {
-  std::lock_guard lock(mu_);
-  if (!svm_uuid_.empty()) return svm_uuid_;
-  std::vector<json> svms;
-  if (!svm_name_.empty()) {
-    svms = rest_.GetRecords("/api/svm/svms?" + Query({{"name", svm_name_}, {"fields", "uuid,name"}}),
-                            "looking up SVM " + svm_name_);
-    if (svms.size() != 1) {
-      throw PreconditionError(
-          "SVM " + svm_name_ + " (ONTAP_SVM) not found on ONTAP " + rest_.host() +
-          ": check the name and that STORAGE_HOSTNAME is the cluster or SVM management LIF");
+  return svm_uuid_.Get([this] {
+    std::vector<json> svms;
+    if (!svm_name_.empty()) {
+      svms = rest_.GetRecords("/api/svm/svms?" + Query({{"name", svm_name_}, {"fields", "uuid,name"}}),
+                              "looking up SVM " + svm_name_);
+      if (svms.size() != 1) {
+        throw PreconditionError(
+            "SVM " + svm_name_ + " (ONTAP_SVM) not found on ONTAP " + rest_.host() +
+            ": check the name and that STORAGE_HOSTNAME is the cluster or SVM management LIF");
+      }
+    } else {
+      svms = rest_.GetRecords("/api/svm/svms?" + Query({{"fields", "uuid,name"}}), "listing SVMs");
+      if (svms.size() != 1) {
+        throw PreconditionError("cannot derive the SVM to use on ONTAP " + rest_.host() + ": the user sees " +
+                                std::to_string(svms.size()) + " SVMs; set ONTAP_SVM in the storage secret");
+      }
     }
-  } else {
-    svms = rest_.GetRecords("/api/svm/svms?" + Query({{"fields", "uuid,name"}}), "listing SVMs");
-    if (svms.size() != 1) {
-      throw PreconditionError("cannot derive the SVM to use on ONTAP " + rest_.host() + ": the user sees " +
-                              std::to_string(svms.size()) + " SVMs; set ONTAP_SVM in the storage secret");
-    }
-  }
-  svm_uuid_ = Str(svms[0], "uuid");
-  if (svm_uuid_.empty()) throw TransientError("ONTAP " + rest_.host() + " returned an SVM without a uuid");
-  return svm_uuid_;
+    std::string uuid = Str(svms[0], "uuid");
+    if (uuid.empty()) throw TransientError("ONTAP " + rest_.host() + " returned an SVM without a uuid");
+    return uuid;
+  });
 }
 
 Lun OntapArray::LookupLun(const std::string& path) {
@@ -170,7 +149,7 @@ InitiatorGroup OntapArray::EnsureInitiatorGroup(const std::string& name,
       rest_.Post("/api/protocols/san/igroups?return_records=true", body, "creating igroup " + group.name);
       log::Info("storage.ontap", "created igroup", {{"igroup", group.name}, {"array", rest_.host()}});
     } catch (const CallError& e) {
-      if (!e.already_exists()) throw;  // created meanwhile by another populator: use it
+      if (!AlreadyExists(e)) throw;  // created meanwhile by another populator: use it
     }
     records = rest_.GetRecords(lookup, "looking up igroup " + group.name);
     if (records.size() != 1) {
@@ -196,7 +175,7 @@ InitiatorGroup OntapArray::EnsureInitiatorGroup(const std::string& name,
       rest_.Post("/api/protocols/san/igroups/" + uuid + "/initiators", json{{"name", member}},
                  "adding initiator " + member + " to igroup " + group.name);
     } catch (const CallError& e) {
-      if (!e.already_exists()) throw;
+      if (!AlreadyExists(e)) throw;
     }
     group.initiators.push_back(Lower(member));
     present.push_back(Lower(member));
@@ -238,7 +217,7 @@ Lun OntapArray::Map(const Lun& lun, const std::string& group) {
     log::Info("storage.ontap", "mapped LUN",
               {{"lun", lun.name}, {"igroup", group}, {"lunId", lun_id}, {"array", rest_.host()}});
   } catch (const CallError& e) {
-    if (!e.already_exists()) throw;
+    if (!AlreadyExists(e)) throw;
     // A 409 may also mean "LUN id in use": only an existing mapping counts as success.
     if (rest_.GetRecords(lookup, what).empty()) throw;
   }
@@ -265,15 +244,11 @@ void OntapArray::Unmap(const Lun& lun, const std::string& group) {
       log::Info("storage.ontap", "unmapped LUN",
                 {{"lun", lun.name}, {"igroup", group}, {"array", rest_.host()}});
     } catch (const CallError& e) {
-      if (!e.not_found()) throw;
+      if (e.status() != 404) throw;
     }
   }
 }
 
-void RegisterVendor(VendorRegistry& registry) {
-  registry.Register("ontap", [](const ArrayConfig& config) -> std::unique_ptr<StorageArray> {
-    return std::make_unique<OntapArray>(config);
-  });
-}
+void RegisterVendor(VendorRegistry& registry) { RegisterArray<OntapArray>(registry, "ontap"); }
 
 }  // namespace hoist::storage::ontap

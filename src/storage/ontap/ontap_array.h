@@ -1,9 +1,8 @@
 #pragma once
 // NetApp ONTAP as a StorageArray, over ONTAP's REST API (/api/storage/luns, /api/protocols/san/igroups,
 // /api/protocols/san/lun-maps), for LUNs provisioned by Trident's ontap-san and ontap-san-economy drivers.
-#include <memory>
-#include <mutex>
 #include <string>
+#include <vector>
 
 #include "storage/array.h"
 #include "storage/config.h"
@@ -25,12 +24,6 @@ std::string LunPathFromVolume(const VolumeRef& volume);
 
 // ONTAP's igroup protocol for ESXi initiator ids: "iscsi", "fcp" or "mixed".
 std::string IgroupProtocol(const std::vector<std::string>& initiator_ids);
-
-// Retry knobs (tests shorten them).
-struct Tuning {
-  int max_attempts = 4;
-  std::chrono::milliseconds backoff{1000};
-};
 
 class OntapArray : public StorageArray {
  public:
@@ -55,8 +48,7 @@ class OntapArray : public StorageArray {
 
   std::string svm_name_;  // ONTAP_SVM, may be empty
   RestClient rest_;
-  std::mutex mu_;
-  std::string svm_uuid_;
+  common::CachedValue svm_uuid_;
 };
 
 // Registers "ontap" in the registry.

@@ -1,17 +1,19 @@
 #pragma once
-// ONTAP REST transport: HTTP Basic on every call, JSON bodies, `_links.next` pagination, ONTAP's
-// error body {"error":{"code","message","target"}} turned into hoist::Error, and bounded retries of
-// transient failures (5xx, 429, transport errors, timeouts).
-#include <chrono>
-#include <memory>
+// ONTAP's REST transport on the shared one (storage/common/rest.h: TLS from the secret, retries of
+// 429/5xx and transport failures, JSON answers): HTTP Basic on every call (ONTAP keeps no session),
+// collections read to the end through `_links.next`, and ONTAP's error body
+// {"error":{"code","message","target"}} in the error's message and code.
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>
 
-#include "core/error.h"
-#include "net/http_client.h"
+#include "storage/common/rest.h"
+
+namespace hoist::storage {
+struct ArrayConfig;
+}
 
 namespace hoist::storage::ontap {
 
@@ -27,38 +29,22 @@ ApiError ParseApiError(int status, std::string_view body);
 // ONTAP error code for an object that already exists ("duplicate entry").
 inline constexpr std::string_view kDuplicateEntryCode = "1";
 
-// A failed ONTAP call. `what` is the operation as the message shows it ("creating igroup x").
-class CallError : public Error {
- public:
-  CallError(ErrorClass cls, std::string message, ApiError api)
-      : Error(cls, std::move(message)), api_(std::move(api)) {}
-  const ApiError& api() const { return api_; }
-  // 409, or ONTAP's duplicate-entry code: the object is already there.
-  bool already_exists() const;
-  bool not_found() const { return api_.status == 404; }
+// A failed ONTAP call: the HTTP status and ONTAP's code.
+using CallError = common::CallError;
+// 409, or ONTAP's duplicate-entry code: the object is already there.
+bool AlreadyExists(const CallError& e);
 
- private:
-  ApiError api_;
-};
-
-// The hoist::Error for a non-2xx answer: 401/403 and other 4xx are kPrecondition, 409/429/5xx
-// kTransient. The message names the operation, the ONTAP host and what ONTAP said, with a hint.
+// The error for a non-2xx answer: 401/403 and other 4xx are kPrecondition, 409/429/5xx kTransient.
+// The message names the operation, the ONTAP host and what ONTAP said, with a hint.
 CallError ErrorFromResponse(std::string_view what, std::string_view host, int status, std::string_view body);
 
-struct RestOptions {
-  std::string base_url;  // https://host[:port]
-  std::string username;
-  std::string password;
-  net::TlsClientOptions tls;
-  std::chrono::milliseconds timeout{60000};
-  int max_attempts = 4;                     // per call, for transient failures
-  std::chrono::milliseconds backoff{1000};  // doubled after each failed attempt
-};
+// Retry knobs (tests shorten them).
+using Tuning = common::Tuning;
+using common::Query;
 
-class RestClient {
+class RestClient : private common::RestVendor {
  public:
-  explicit RestClient(RestOptions options);
-  ~RestClient();
+  RestClient(const ArrayConfig& config, const Tuning& tuning);
 
   // `path` starts with /api and carries an encoded query. `what` describes the operation for messages.
   nlohmann::json Get(const std::string& path, std::string_view what);
@@ -68,19 +54,17 @@ class RestClient {
   void Delete(const std::string& path, std::string_view what);
 
   // The host part of the base URL, for messages ("10.0.0.5", "127.0.0.1:4443").
-  const std::string& host() const { return host_; }
+  const std::string& host() const { return rest_.host(); }
 
  private:
-  nlohmann::json Call(const std::string& method, const std::string& path, const std::string* body,
-                      std::string_view what);
+  // RestVendor: the same credentials on every call; 401 means they are wrong, not that a session ended.
+  void Authorize(net::HttpRequest& request) override;
+  bool SessionExpired(const common::Response&) override { return false; }
+  void Relogin() override {}
+  common::CallError ErrorFor(std::string_view what, const common::Response& response) override;
 
-  RestOptions options_;
-  std::string host_;
-  std::string auth_header_;
-  std::unique_ptr<net::HttpClient> http_;
+  std::string authorization_;
+  common::RestClient rest_;
 };
-
-// `name=value&…` with values percent-encoded.
-std::string Query(std::initializer_list<std::pair<std::string_view, std::string_view>> params);
 
 }  // namespace hoist::storage::ontap

@@ -7,7 +7,7 @@
 
 #include "core/error.h"
 #include "core/log.h"
-#include "net/tls.h"
+#include "storage/common/fields.h"
 #include "storage/identifiers.h"
 #include "storage/registry.h"
 
@@ -15,20 +15,9 @@ namespace hoist::storage::powerflex {
 namespace {
 
 using common::CallError;
+using common::Lower;
+using common::Str;
 using nlohmann::json;
-
-std::string Str(const json& j, const char* key) {
-  if (!j.is_object() || !j.contains(key)) return "";
-  const auto& v = j[key];
-  if (v.is_string()) return v.get<std::string>();
-  if (v.is_number()) return v.dump();
-  return "";
-}
-
-std::string Lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
 
 bool IsHexId(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(),
@@ -93,54 +82,31 @@ bool IsSdcGuid(std::string_view id) {
 }
 
 PowerFlexArray::PowerFlexArray(const ArrayConfig& config, common::Tuning tuning)
-    : username_(config.username),
-      password_(config.password),
-      configured_system_(Lower(config.Get("POWERFLEX_SYSTEM_ID"))),
-      rest_(common::RestOptionsFromConfig(config, "PowerFlex", tuning), *this) {}
+    : SessionArray(config, common::RestOptionsFromConfig(config, "PowerFlex", tuning)),
+      configured_system_(Lower(config.Get("POWERFLEX_SYSTEM_ID"))) {}
 
 PowerFlexArray::~PowerFlexArray() {
-  bool logged_in;
-  {
-    std::lock_guard lock(session_mu_);
-    logged_in = !token_.empty();
-  }
-  if (!logged_in) return;
-  try {
-    common::Request r = common::Get("/api/logout");
-    r.retry = false;
-    rest_.Call(r, "logging out");
-  } catch (const std::exception& e) {
-    log::Debug("storage.powerflex", "logging out failed", {{"error", e.what()}});
-  }
+  EndSession([](const Session&) { return common::Get("/api/logout"); });
 }
 
-std::string PowerFlexArray::Describe() const { return "PowerFlex " + rest_.host(); }
-
-std::string PowerFlexArray::Login() {
+common::SessionArray::Session PowerFlexArray::Login() {
   common::Request r = common::Get("/api/login");
-  r.headers.emplace_back("Authorization", "Basic " + net::Base64Encode(username_ + ":" + password_));
+  r.headers.emplace_back("Authorization", common::BasicAuth(username_, password_));
   r.authenticated = false;
   std::string token = JsonString(rest_.Call(r, "logging in as " + username_).body);
   if (token.empty()) {
     throw TransientError("logging in as " + username_ + " on PowerFlex " + rest_.host() +
                          ": the answer has no token");
   }
-  return token;
+  return Session{token, ""};
 }
 
-void PowerFlexArray::Authorize(net::HttpRequest& request) {
-  std::lock_guard lock(session_mu_);
-  if (token_.empty()) token_ = Login();
+void PowerFlexArray::Present(net::HttpRequest& request, const Session& session) {
   // PowerFlex 3.x: the token is the password of HTTP Basic with an empty user name.
-  request.headers.Set("Authorization", "Basic " + net::Base64Encode(":" + token_));
+  request.headers.Set("Authorization", common::BasicAuth("", session.token));
 }
 
 bool PowerFlexArray::SessionExpired(const common::Response& response) { return response.status == 401; }
-
-void PowerFlexArray::Relogin() {
-  std::lock_guard lock(session_mu_);
-  token_.clear();
-}
 
 namespace {
 // A 500 carrying the gateway's own error code: the array refused the request and said why.
@@ -154,55 +120,44 @@ bool PowerFlexArray::Retryable(const common::Response& r) {
 
 common::CallError PowerFlexArray::ErrorFor(std::string_view what, const common::Response& r) {
   ApiError api = ParseApiError(r.status, r.body);
-  std::string msg =
-      std::string(what) + " on PowerFlex " + rest_.host() + ": HTTP " + std::to_string(r.status);
+  std::string words;
   if (!api.message.empty()) {
-    msg += " error " + (api.code.empty() ? std::string("?") : api.code) + " \"" + api.message + "\"";
-  } else if (!r.body.empty()) {
-    msg += " \"" + common::Snippet(r.body) + "\"";
+    words = "error " + (api.code.empty() ? std::string("?") : api.code) + " \"" + api.message + "\"";
   }
-  ErrorClass cls = ErrorClass::kPrecondition;
+  // A refusal is kPrecondition: the request cannot succeed as it is.
+  const bool refusal = Refusal(api);
+  std::string_view hint;
   if (r.status == 401) {
-    msg += " — check STORAGE_USERNAME and STORAGE_PASSWORD in the storage secret";
+    hint = common::kCheckCredentials;
   } else if (r.status == 403) {
-    msg += " — the PowerFlex user needs the Administrator or Storage Administrator role";
-  } else if (Refusal(api)) {
-    // kPrecondition: the request cannot succeed as it is.
-  } else if (r.status == 409 || r.status == 429 || r.status >= 500) {
-    cls = ErrorClass::kTransient;
-    if (r.status >= 500) msg += " — the gateway reported an internal error; check the MDM cluster and retry";
+    hint = "the PowerFlex user needs the Administrator or Storage Administrator role";
+  } else if (!refusal && r.status >= 500) {
+    hint = "the gateway reported an internal error; check the MDM cluster and retry";
   }
-  return CallError(cls, std::move(msg), r.status, api.code);
+  ErrorClass cls = refusal ? ErrorClass::kPrecondition : common::RefusalClass(r.status);
+  return CallError(cls, common::RefusalMessage(what, Describe(), r.status, r.body, words, hint), r.status,
+                   api.code);
 }
 
-const std::string& PowerFlexArray::system_id() {
-  {
-    std::lock_guard lock(id_mu_);
-    if (!system_id_.empty()) return system_id_;
-  }
-  json systems = rest_.CallJson(common::Get("/api/types/System/instances"), "listing the PowerFlex systems");
-  std::string id;
-  if (!configured_system_.empty()) {
-    for (const auto& s : systems) {
-      if (Lower(Str(s, "id")) == configured_system_) id = configured_system_;
-    }
-    if (id.empty()) {
+std::string PowerFlexArray::system_id() {
+  return system_id_.Get([this] {
+    json systems =
+        rest_.CallJson(common::Get("/api/types/System/instances"), "listing the PowerFlex systems");
+    if (!configured_system_.empty()) {
+      for (const auto& s : systems) {
+        if (Lower(Str(s, "id")) == configured_system_) return configured_system_;
+      }
       throw PreconditionError("PowerFlex system " + configured_system_ +
-                              " (POWERFLEX_SYSTEM_ID) is not managed by the "
-                              "gateway " +
-                              rest_.host() + ": check the system id (scli --query_all)");
+                              " (POWERFLEX_SYSTEM_ID) is not managed by the gateway " + rest_.host() +
+                              ": check the system id (scli --query_all)");
     }
-  } else {
     if (!systems.is_array() || systems.size() != 1) {
       throw PreconditionError("the PowerFlex gateway " + rest_.host() + " manages " +
                               std::to_string(systems.is_array() ? systems.size() : 0) +
                               " systems: set POWERFLEX_SYSTEM_ID in the storage secret");
     }
-    id = Lower(Str(systems[0], "id"));
-  }
-  std::lock_guard lock(id_mu_);
-  system_id_ = id;
-  return system_id_;
+    return Lower(Str(systems[0], "id"));
+  });
 }
 
 json PowerFlexArray::Volume(const std::string& id, std::string_view what) {
@@ -333,10 +288,6 @@ void PowerFlexArray::Unmap(const Lun& lun, const std::string& group) {
   }
 }
 
-void RegisterVendor(VendorRegistry& registry) {
-  registry.Register("powerflex", [](const ArrayConfig& config) -> std::unique_ptr<StorageArray> {
-    return std::make_unique<PowerFlexArray>(config);
-  });
-}
+void RegisterVendor(VendorRegistry& registry) { RegisterArray<PowerFlexArray>(registry, "powerflex"); }
 
 }  // namespace hoist::storage::powerflex

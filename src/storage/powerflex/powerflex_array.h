@@ -7,13 +7,11 @@
 // SDC GUID (the scini module's IoctlIniGuidStr) to EnsureInitiatorGroup, which returns the SDC's id
 // as the group. Volumes appear on ESXi as eui.<systemId><volumeId>. PowerFlex does not offload XCOPY:
 // clones are copies through the host (capabilities().xcopy is false).
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "storage/array.h"
-#include "storage/common/rest.h"
+#include "storage/common/session_array.h"
 #include "storage/config.h"
 
 namespace hoist::storage {
@@ -40,14 +38,13 @@ VolumeHandle ParseVolumeHandle(std::string_view handle);
 // True for an SDC GUID as ESXi's scini module reports it (8-4-4-4-12 hex digits).
 bool IsSdcGuid(std::string_view id);
 
-class PowerFlexArray : public StorageArray, private common::RestVendor {
+class PowerFlexArray : public common::SessionArray {
  public:
   // Secret keys: STORAGE_HOSTNAME (the gateway), STORAGE_USERNAME, STORAGE_PASSWORD,
   // POWERFLEX_SYSTEM_ID (optional when the gateway manages one system).
   explicit PowerFlexArray(const ArrayConfig& config, common::Tuning tuning = {});
   ~PowerFlexArray() override;  // logs out
 
-  std::string Describe() const override;
   Capabilities capabilities() const override { return Capabilities{false, false}; }
   Lun ResolveVolume(const VolumeRef& volume) override;
   // `initiators` holds the ESXi host's SDC GUID; the group is the SDC's id.
@@ -58,30 +55,24 @@ class PowerFlexArray : public StorageArray, private common::RestVendor {
   Lun Map(const Lun& lun, const std::string& group) override;
   void Unmap(const Lun& lun, const std::string& group) override;
 
-  const std::string& system_id();
+  // POWERFLEX_SYSTEM_ID (checked against the gateway), or the gateway's only system.
+  std::string system_id();
 
  private:
-  // RestVendor
-  void Authorize(net::HttpRequest& request) override;
+  // SessionArray, RestVendor
+  Session Login() override;
+  void Present(net::HttpRequest& request, const Session& session) override;
   bool SessionExpired(const common::Response& response) override;
-  void Relogin() override;
   common::CallError ErrorFor(std::string_view what, const common::Response& response) override;
   // The gateway answers refusals ("already mapped", "could not find") with HTTP 500 and an errorCode:
   // those are answers, not failures worth repeating.
   bool Retryable(const common::Response& response) override;
 
-  std::string Login();
   nlohmann::json Volume(const std::string& id, std::string_view what);
   std::vector<std::string> MappedSdcs(const nlohmann::json& volume);
 
-  std::string username_;
-  std::string password_;
   std::string configured_system_;
-  common::RestClient rest_;
-  std::mutex id_mu_;
-  std::string system_id_;
-  std::mutex session_mu_;
-  std::string token_;
+  common::CachedValue system_id_;
 };
 
 // Registers "powerflex" in the registry.

@@ -3,14 +3,16 @@
 #include <openssl/sha.h>
 
 #include <algorithm>
-#include <cctype>
 #include <map>
+#include <optional>
 #include <set>
 
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
 #include "core/log.h"
+#include "storage/common/fields.h"
+#include "storage/common/initiators.h"
 #include "storage/identifiers.h"
 #include "storage/registry.h"
 
@@ -18,29 +20,27 @@ namespace hoist::storage::primera3par {
 namespace {
 
 using common::CallError;
+using common::Lower;
+using common::Str;
 using nlohmann::json;
 
-std::string Str(const json& j, const char* key) {
-  if (!j.is_object() || !j.contains(key)) return "";
-  const auto& v = j[key];
-  if (v.is_string()) return v.get<std::string>();
-  if (v.is_number()) return v.dump();
-  return "";
-}
+const json& Members(const json& j) { return common::ArrayAt(j, "members"); }
 
-std::string Lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
-const json& Members(const json& j) {
-  static const json empty = json::array();
-  if (j.is_object() && j.contains("members") && j["members"].is_array()) return j["members"];
-  return empty;
+// The host names of a host set.
+std::vector<std::string> SetMembers(const json& set) {
+  std::vector<std::string> out;
+  for (const auto& m : common::ArrayAt(set, "setmembers")) {
+    if (m.is_string()) out.push_back(m.get<std::string>());
+  }
+  return out;
 }
 
 // WSAPI VLUN types: 3 = host, 5 = host set (a template exporting to every member).
 constexpr int kVlunTypeHostSet = 5;
+
+// The VLUN fields the client queries by.
+constexpr char kByVolume[] = "volumeName";
+constexpr char kByHost[] = "hostname";
 
 // A VLUN's export target as ListMappings names it.
 std::string VlunTarget(const json& v) {
@@ -109,30 +109,13 @@ std::string HostQuery(const std::vector<std::string>& wwpns, const std::vector<s
 }
 
 Primera3parArray::Primera3parArray(const ArrayConfig& config, common::Tuning tuning)
-    : username_(config.username),
-      password_(config.password),
-      rest_(common::RestOptionsFromConfig(config, "Primera/3PAR", tuning), *this) {}
+    : SessionArray(config, common::RestOptionsFromConfig(config, "Primera/3PAR", tuning)) {}
 
 Primera3parArray::~Primera3parArray() {
-  std::string key;
-  {
-    std::lock_guard lock(session_mu_);
-    key = session_key_;
-  }
-  if (key.empty()) return;
-  // Sessions count against the array's limit: give it back (best effort, one attempt).
-  try {
-    common::Request r = common::Delete("/api/v1/credentials/" + key);
-    r.retry = false;
-    rest_.Call(r, "logging out");
-  } catch (const std::exception& e) {
-    log::Debug("storage.primera3par", "logging out failed", {{"error", e.what()}});
-  }
+  EndSession([](const Session& s) { return common::Delete("/api/v1/credentials/" + s.token); });
 }
 
-std::string Primera3parArray::Describe() const { return "Primera/3PAR " + rest_.host(); }
-
-std::string Primera3parArray::Login() {
+common::SessionArray::Session Primera3parArray::Login() {
   common::Request r = common::Post("/api/v1/credentials", json{{"user", username_}, {"password", password_}});
   r.authenticated = false;
   json j = rest_.CallJson(r, "logging in as " + username_);
@@ -141,13 +124,11 @@ std::string Primera3parArray::Login() {
     throw TransientError("logging in as " + username_ + " on Primera/3PAR " + rest_.host() +
                          ": the answer has no session key");
   }
-  return key;
+  return Session{key, ""};
 }
 
-void Primera3parArray::Authorize(net::HttpRequest& request) {
-  std::lock_guard lock(session_mu_);
-  if (session_key_.empty()) session_key_ = Login();
-  request.headers.Set("X-HP3PAR-WSAPI-SessionKey", session_key_);
+void Primera3parArray::Present(net::HttpRequest& request, const Session& session) {
+  request.headers.Set("X-HP3PAR-WSAPI-SessionKey", session.token);
 }
 
 bool Primera3parArray::SessionExpired(const common::Response& response) {
@@ -156,30 +137,23 @@ bool Primera3parArray::SessionExpired(const common::Response& response) {
          ParseApiError(response.status, response.body).code == kCodeInvalidSessionKey;
 }
 
-void Primera3parArray::Relogin() {
-  std::lock_guard lock(session_mu_);
-  session_key_.clear();
-}
-
 common::CallError Primera3parArray::ErrorFor(std::string_view what, const common::Response& r) {
   ApiError api = ParseApiError(r.status, r.body);
-  std::string msg =
-      std::string(what) + " on Primera/3PAR " + rest_.host() + ": HTTP " + std::to_string(r.status);
+  std::string words;
   if (!api.code.empty() || !api.desc.empty()) {
-    msg += " code " + (api.code.empty() ? std::string("?") : api.code) + " \"" + api.desc + "\"";
-  } else if (!r.body.empty()) {
-    msg += " \"" + common::Snippet(r.body) + "\"";
+    words = "code " + (api.code.empty() ? std::string("?") : api.code) + " \"" + api.desc + "\"";
   }
-  ErrorClass cls = ErrorClass::kPrecondition;
+  std::string_view hint;
   if (r.status == 401 || (r.status == 403 && what.rfind("logging in", 0) == 0)) {
-    msg += " — check STORAGE_USERNAME and STORAGE_PASSWORD in the storage secret";
+    hint = common::kCheckCredentials;
   } else if (r.status == 403) {
-    msg += " — the array user needs the edit role (or a role allowing hosts, host sets and VLUNs)";
-  } else if (r.status == 409 || r.status == 429 || r.status >= 500) {
-    cls = ErrorClass::kTransient;
-    if (r.status >= 500) msg += " — the array reported an internal error; check the WSAPI service and retry";
+    hint = "the array user needs the edit role (or a role allowing hosts, host sets and VLUNs)";
+  } else if (r.status >= 500) {
+    hint = "the array reported an internal error; check the WSAPI service and retry";
   }
-  return CallError(cls, std::move(msg), r.status, api.code);
+  return CallError(common::RefusalClass(r.status),
+                   common::RefusalMessage(what, Describe(), r.status, r.body, words, hint), r.status,
+                   api.code);
 }
 
 Lun Primera3parArray::ResolveVolume(const VolumeRef& volume) {
@@ -210,19 +184,10 @@ Lun Primera3parArray::ResolveVolume(const VolumeRef& volume) {
 
 InitiatorGroup Primera3parArray::EnsureInitiatorGroup(const std::string& name,
                                                       const std::vector<std::string>& initiators) {
-  std::vector<std::string> wwpns, iqns;
-  for (const auto& id : initiators) {
-    Initiator i = ParseInitiator(id);
-    if (i.protocol == Protocol::kFc) {
-      wwpns.push_back(i.name);
-    } else if (i.protocol == Protocol::kIscsi) {
-      iqns.push_back(i.name);
-    } else {
-      throw PreconditionError(
-          "initiator " + id + " of " + name +
-          ": Primera/3PAR exports volumes to ESXi over FC or iSCSI only (XCOPY needs SCSI)");
-    }
-  }
+  const common::ScsiInitiators split = common::SplitScsiInitiators(
+      initiators, name, "Primera/3PAR exports volumes to ESXi over FC or iSCSI only");
+  const std::vector<std::string>& wwpns = split.wwpns;
+  const std::vector<std::string>& iqns = split.iqns;
   if (wwpns.empty() && iqns.empty()) {
     throw PreconditionError("no FC or iSCSI initiator given for " + name + " on Primera/3PAR " +
                             rest_.host());
@@ -244,23 +209,19 @@ InitiatorGroup Primera3parArray::EnsureInitiatorGroup(const std::string& name,
     }
     for (const auto& h : Members(hosts)) {
       std::string host = Str(h, "name");
-      if (h.contains("FCPaths") && h["FCPaths"].is_array()) {
-        for (const auto& p : h["FCPaths"]) {
-          std::string wwn = Str(p, "wwn");
-          try {
-            wwn = NormalizeWwn(wwn);
-          } catch (const Error&) {
-            continue;
-          }
-          if (std::find(wwpns.begin(), wwpns.end(), wwn) != wwpns.end()) owner[wwn] = host;
+      for (const auto& p : common::ArrayAt(h, "FCPaths")) {
+        std::string wwn = Str(p, "wwn");
+        try {
+          wwn = NormalizeWwn(wwn);
+        } catch (const Error&) {
+          continue;
         }
+        if (std::find(wwpns.begin(), wwpns.end(), wwn) != wwpns.end()) owner[wwn] = host;
       }
-      if (h.contains("iSCSIPaths") && h["iSCSIPaths"].is_array()) {
-        for (const auto& p : h["iSCSIPaths"]) {
-          std::string iqn = Lower(Str(p, "name"));
-          for (const auto& want : iqns) {
-            if (Lower(want) == iqn) owner[iqn] = host;
-          }
+      for (const auto& p : common::ArrayAt(h, "iSCSIPaths")) {
+        std::string iqn = Lower(Str(p, "name"));
+        for (const auto& want : iqns) {
+          if (Lower(want) == iqn) owner[iqn] = host;
         }
       }
     }
@@ -322,12 +283,7 @@ InitiatorGroup Primera3parArray::EnsureInitiatorGroup(const std::string& name,
     }
     hs = rest_.CallJson(common::Get(set_path), "looking up host set " + set);
   }
-  std::vector<std::string> members;
-  if (hs.contains("setmembers") && hs["setmembers"].is_array()) {
-    for (const auto& m : hs["setmembers"]) {
-      if (m.is_string()) members.push_back(m.get<std::string>());
-    }
-  }
+  const std::vector<std::string> members = SetMembers(hs);
   for (const auto& host : hosts) {
     if (std::find(members.begin(), members.end(), host) != members.end()) continue;
     try {
@@ -340,27 +296,36 @@ InitiatorGroup Primera3parArray::EnsureInitiatorGroup(const std::string& name,
 
   InitiatorGroup group;
   group.name = "set:" + set;
-  group.protocol = wwpns.empty() ? Protocol::kIscsi : iqns.empty() ? Protocol::kFc : Protocol::kMixed;
-  group.initiators = wwpns;
-  group.initiators.insert(group.initiators.end(), iqns.begin(), iqns.end());
+  group.protocol = split.protocol();
+  group.initiators = split.all();
   return group;
 }
 
-json Primera3parArray::Vluns(const std::string& volume) {
-  const std::string what = "listing the VLUNs of volume " + volume;
-  json all;
-  try {
-    all = rest_.CallJson(
-        common::Get("/api/v1/vluns?query=" + net::UrlEncode("\"volumeName EQ " + volume + "\"")), what);
-  } catch (const CallError& e) {
-    if (e.status() != 400) throw;
-    all = rest_.CallJson(common::Get("/api/v1/vluns"), what);
+json Primera3parArray::VlunsWhere(const char* field, const std::string& value, std::optional<json>& whole) {
+  const bool by_host = std::string_view(field) == kByHost;
+  const std::string what = "listing the VLUNs of " + std::string(by_host ? "" : "volume ") + value;
+  json found;
+  if (!whole) {
+    try {
+      found = rest_.CallJson(common::Get("/api/v1/vluns?query=" +
+                                         net::UrlEncode("\"" + std::string(field) + " EQ " + value + "\"")),
+                             what);
+    } catch (const CallError& e) {
+      if (e.status() != 400) throw;
+      // A WSAPI without VLUN queries: the whole list, filtered here.
+      whole = rest_.CallJson(common::Get("/api/v1/vluns"), "listing VLUNs");
+    }
   }
   json out = json::array();
-  for (const auto& v : Members(all)) {
-    if (Str(v, "volumeName") == volume) out.push_back(v);
+  for (const auto& v : Members(whole ? *whole : found)) {
+    if (by_host ? VlunTarget(v) == value : Str(v, field) == value) out.push_back(v);
   }
   return out;
+}
+
+json Primera3parArray::Vluns(const std::string& volume) {
+  std::optional<json> whole;
+  return VlunsWhere(kByVolume, volume, whole);
 }
 
 std::vector<std::string> Primera3parArray::ListMappings(const Lun& lun) {
@@ -385,11 +350,7 @@ std::vector<std::string> Primera3parArray::HostsOfGroup(const std::string& group
     throw PreconditionError("host set " + set + " not found on Primera/3PAR " + rest_.host() +
                             ": it is made by EnsureInitiatorGroup; was it deleted meanwhile?");
   }
-  std::vector<std::string> hosts;
-  if (hs.contains("setmembers") && hs["setmembers"].is_array()) {
-    for (const auto& m : hs["setmembers"]) hosts.push_back(m.get<std::string>());
-  }
-  return hosts;
+  return SetMembers(hs);
 }
 
 Lun Primera3parArray::Map(const Lun& lun, const std::string& group) {
@@ -399,24 +360,22 @@ Lun Primera3parArray::Map(const Lun& lun, const std::string& group) {
     if (VlunTarget(v) == group) return out;  // already exported
   }
   // LUN ids are per host: the id must be free on every host the export reaches, whether that host's
-  // other VLUNs come from host exports or from exports to any host set it is in.
+  // other VLUNs come from host exports or from exports to any host set it is in. Those are asked for
+  // by hostname (a few small answers), not by reading every VLUN of the array.
   std::vector<std::string> hosts = HostsOfGroup(group);
   json sets = rest_.CallJson(common::Get("/api/v1/hostsets"), "listing host sets");
   std::set<std::string> targets(hosts.begin(), hosts.end());
   targets.insert(group);
   for (const auto& s : Members(sets)) {
-    if (!s.contains("setmembers") || !s["setmembers"].is_array()) continue;
-    for (const auto& m : s["setmembers"]) {
-      if (m.is_string() && std::find(hosts.begin(), hosts.end(), m.get<std::string>()) != hosts.end()) {
-        targets.insert("set:" + Str(s, "name"));
-      }
+    for (const auto& m : SetMembers(s)) {
+      if (std::find(hosts.begin(), hosts.end(), m) != hosts.end()) targets.insert("set:" + Str(s, "name"));
     }
   }
-  json all = rest_.CallJson(common::Get("/api/v1/vluns"), "listing VLUNs");
+  std::optional<json> whole;  // the whole VLUN list, once, if the WSAPI has no VLUN queries
   std::set<int> used;
-  for (const auto& v : Members(all)) {
-    if (targets.count(VlunTarget(v)) && v.contains("lun") && v["lun"].is_number_integer()) {
-      used.insert(v["lun"].get<int>());
+  for (const auto& target : targets) {
+    for (const auto& v : VlunsWhere(kByHost, target, whole)) {
+      if (v.contains("lun") && v["lun"].is_number_integer()) used.insert(v["lun"].get<int>());
     }
   }
   for (int attempt = 0; attempt < 4; ++attempt) {
@@ -460,10 +419,6 @@ void Primera3parArray::Unmap(const Lun& lun, const std::string& group) {
   }
 }
 
-void RegisterVendor(VendorRegistry& registry) {
-  registry.Register("primera3par", [](const ArrayConfig& config) -> std::unique_ptr<StorageArray> {
-    return std::make_unique<Primera3parArray>(config);
-  });
-}
+void RegisterVendor(VendorRegistry& registry) { RegisterArray<Primera3parArray>(registry, "primera3par"); }
 
 }  // namespace hoist::storage::primera3par

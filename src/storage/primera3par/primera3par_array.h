@@ -2,14 +2,14 @@
 // HPE Primera, 3PAR and Alletra 9000 as a StorageArray, over the Web Services API (WSAPI,
 // /api/v1/…): session keys, volumes (virtual volumes) found by name, hosts found by their FC WWNs or
 // iSCSI names, a host set per ESXi host, VLUNs exporting a volume to a host set.
-#include <memory>
-#include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "storage/array.h"
-#include "storage/common/rest.h"
+#include <nlohmann/json_fwd.hpp>
+
+#include "storage/common/session_array.h"
 #include "storage/config.h"
 
 namespace hoist::storage {
@@ -46,12 +46,11 @@ std::string HostName(std::string_view group_name, std::string_view suffix);
 // quoted, as the `query` parameter expects.
 std::string HostQuery(const std::vector<std::string>& wwpns, const std::vector<std::string>& iqns);
 
-class Primera3parArray : public StorageArray, private common::RestVendor {
+class Primera3parArray : public common::SessionArray {
  public:
   explicit Primera3parArray(const ArrayConfig& config, common::Tuning tuning = {});
   ~Primera3parArray() override;  // deletes the session on the array
 
-  std::string Describe() const override;
   Capabilities capabilities() const override { return {}; }
   Lun ResolveVolume(const VolumeRef& volume) override;
   // Finds the array's hosts holding the initiators (creating hosts for initiators no host has, with
@@ -67,21 +66,18 @@ class Primera3parArray : public StorageArray, private common::RestVendor {
   void Unmap(const Lun& lun, const std::string& group) override;
 
  private:
-  // RestVendor
-  void Authorize(net::HttpRequest& request) override;
+  // SessionArray, RestVendor
+  Session Login() override;
+  void Present(net::HttpRequest& request, const Session& session) override;
   bool SessionExpired(const common::Response& response) override;
-  void Relogin() override;
   common::CallError ErrorFor(std::string_view what, const common::Response& response) override;
 
-  std::string Login();
+  // VLUNs whose `field` (volumeName, hostname) is `value`: WSAPI's query "<field> EQ <value>"; when the
+  // WSAPI has no VLUN queries (400), the whole list, kept in `whole` for the next call, filtered here.
+  nlohmann::json VlunsWhere(const char* field, const std::string& value,
+                            std::optional<nlohmann::json>& whole);
   nlohmann::json Vluns(const std::string& volume);  // VLUNs of one volume
   std::vector<std::string> HostsOfGroup(const std::string& group);
-
-  std::string username_;
-  std::string password_;
-  common::RestClient rest_;
-  std::mutex session_mu_;
-  std::string session_key_;
 };
 
 // Registers "primera3par" in the registry.

@@ -1,7 +1,6 @@
 #include "storage/vantara/vantara_array.h"
 
 #include <algorithm>
-#include <cctype>
 #include <map>
 #include <set>
 #include <thread>
@@ -10,7 +9,8 @@
 
 #include "core/error.h"
 #include "core/log.h"
-#include "net/tls.h"
+#include "storage/common/fields.h"
+#include "storage/common/initiators.h"
 #include "storage/identifiers.h"
 #include "storage/registry.h"
 
@@ -18,26 +18,11 @@ namespace hoist::storage::vantara {
 namespace {
 
 using common::CallError;
+using common::Lower;
+using common::Str;
 using nlohmann::json;
 
-std::string Str(const json& j, const char* key) {
-  if (!j.is_object() || !j.contains(key)) return "";
-  const auto& v = j[key];
-  if (v.is_string()) return v.get<std::string>();
-  if (v.is_number()) return v.dump();
-  return "";
-}
-
-std::string Lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
-const json& Data(const json& j) {
-  static const json empty = json::array();
-  if (j.is_object() && j.contains("data") && j["data"].is_array()) return j["data"];
-  return empty;
-}
+const json& Data(const json& j) { return common::ArrayAt(j, "data"); }
 
 ApiError FromObject(int status, const json& e) {
   ApiError a;
@@ -172,54 +157,27 @@ std::vector<HostGroupRef> ParseHostGroupList(std::string_view list) {
 }
 
 VantaraArray::VantaraArray(const ArrayConfig& config, Tuning tuning)
-    : username_(config.username),
-      password_(config.password),
+    : SessionArray(config,
+                   [&] {
+                     common::RestOptions o = common::RestOptionsFromConfig(config, "Vantara", tuning.rest);
+                     o.base_url = BaseUrl(config);
+                     return o;
+                   }()),
       configured_id_(config.Get("STORAGE_ID")),
-      tuning_(tuning),
-      rest_(
-          [&] {
-            common::RestOptions o = common::RestOptionsFromConfig(config, "Vantara", tuning.rest);
-            o.base_url = BaseUrl(config);
-            return o;
-          }(),
-          *this) {
+      tuning_(tuning) {
   std::string list = config.Get("HOSTGROUP_ID_LIST");
   if (!list.empty()) configured_groups_ = ParseHostGroupList(list);
 }
 
 VantaraArray::~VantaraArray() {
-  std::string id, session;
-  {
-    std::lock_guard lock(id_mu_);
-    id = device_id_;
-  }
-  {
-    std::lock_guard lock(session_mu_);
-    session = session_id_;
-  }
-  if (session.empty()) return;
-  // Sessions count against the array's limit: discard it (best effort, one attempt).
-  try {
-    common::Request r =
-        common::Delete("/ConfigurationManager/v1/objects/storages/" + id + "/sessions/" + session);
-    r.retry = false;
-    rest_.Call(r, "discarding the session");
-  } catch (const std::exception& e) {
-    log::Debug("storage.vantara", "discarding the session failed", {{"error", e.what()}});
-  }
+  EndSession([this](const Session& s) { return common::Delete(Objects() + "/sessions/" + s.id); });
 }
 
-std::string VantaraArray::Describe() const { return "Vantara " + rest_.host(); }
-
-const std::string& VantaraArray::storage_device_id() {
-  {
-    std::lock_guard lock(id_mu_);
-    if (!device_id_.empty()) return device_id_;
-  }
-  std::string id = configured_id_;
-  if (id.empty()) {
+std::string VantaraArray::storage_device_id() {
+  return device_id_.Get([this] {
+    if (!configured_id_.empty()) return configured_id_;
     common::Request r = common::Get("/ConfigurationManager/v1/objects/storages");
-    r.headers.emplace_back("Authorization", "Basic " + net::Base64Encode(username_ + ":" + password_));
+    r.headers.emplace_back("Authorization", common::BasicAuth(username_, password_));
     r.authenticated = false;
     json j = rest_.CallJson(r, "listing the storage systems");
     const json& data = Data(j);
@@ -229,63 +187,48 @@ const std::string& VantaraArray::storage_device_id() {
           std::to_string(data.size()) +
           " storage systems: set STORAGE_ID in the storage secret to the storageDeviceId to use");
     }
-    id = Str(data[0], "storageDeviceId");
-  }
-  std::lock_guard lock(id_mu_);
-  device_id_ = id;
-  return device_id_;
+    return Str(data[0], "storageDeviceId");
+  });
 }
 
 std::string VantaraArray::Objects() {
   return "/ConfigurationManager/v1/objects/storages/" + storage_device_id();
 }
 
-void VantaraArray::Login(const std::string& objects) {
-  common::Request r = common::Post(objects + "/sessions", json::object());
-  r.headers.emplace_back("Authorization", "Basic " + net::Base64Encode(username_ + ":" + password_));
+common::SessionArray::Session VantaraArray::Login() {
+  common::Request r = common::Post(Objects() + "/sessions", json::object());
+  r.headers.emplace_back("Authorization", common::BasicAuth(username_, password_));
   r.authenticated = false;
   json j = rest_.CallJson(r, "logging in as " + username_);
-  token_ = Str(j, "token");
-  session_id_ = Str(j, "sessionId");
-  if (token_.empty()) {
+  Session s{Str(j, "token"), Str(j, "sessionId")};
+  if (s.token.empty()) {
     throw TransientError("logging in as " + username_ + " on Vantara " + rest_.host() +
                          ": the answer has no session token");
   }
+  return s;
 }
 
-void VantaraArray::Authorize(net::HttpRequest& request) {
-  const std::string objects = Objects();
-  std::lock_guard lock(session_mu_);
-  if (token_.empty()) Login(objects);
-  request.headers.Set("Authorization", "Session " + token_);
+void VantaraArray::Present(net::HttpRequest& request, const Session& session) {
+  request.headers.Set("Authorization", "Session " + session.token);
 }
 
 bool VantaraArray::SessionExpired(const common::Response& response) { return response.status == 401; }
 
-void VantaraArray::Relogin() {
-  std::lock_guard lock(session_mu_);
-  token_.clear();
-  session_id_.clear();
-}
-
 common::CallError VantaraArray::ErrorFor(std::string_view what, const common::Response& r) {
   ApiError api = ParseApiError(r.status, r.body);
-  std::string msg = std::string(what) + " on Vantara " + rest_.host() + ": HTTP " + std::to_string(r.status);
-  if (!api.message.empty() || !api.message_id.empty()) {
-    msg += " " + DescribeError(api);
-  } else if (!r.body.empty()) {
-    msg += " \"" + common::Snippet(r.body) + "\"";
-  }
-  ErrorClass cls = ErrorClass::kPrecondition;
+  std::string words = !api.message.empty() || !api.message_id.empty() ? DescribeError(api) : "";
+  std::string_view hint;
   if (r.status == 401) {
-    msg += " — check STORAGE_USERNAME and STORAGE_PASSWORD in the storage secret";
+    hint = common::kCheckCredentials;
   } else if (r.status == 403) {
-    msg += " — the array user needs the Storage Administrator (Provisioning) role on the resource group";
-  } else if (r.status == 409 || r.status == 412 || r.status == 429 || r.status >= 500) {
-    cls = ErrorClass::kTransient;
-    if (r.status == 503) msg += " — the REST API server is busy; retry later";
+    hint = "the array user needs the Storage Administrator (Provisioning) role on the resource group";
+  } else if (r.status == 503) {
+    hint = "the REST API server is busy; retry later";
   }
-  return CallError(cls, std::move(msg), r.status, Code(api));
+  // 412: the resource is locked by another user's change; it clears.
+  ErrorClass cls = r.status == 412 ? ErrorClass::kTransient : common::RefusalClass(r.status);
+  return CallError(cls, common::RefusalMessage(what, Describe(), r.status, r.body, words, hint), r.status,
+                   Code(api));
 }
 
 json VantaraArray::RunJob(const common::Request& request, std::string_view what) {
@@ -370,22 +313,16 @@ Lun VantaraArray::ResolveVolume(const VolumeRef& volume) {
 
 InitiatorGroup VantaraArray::EnsureInitiatorGroup(const std::string& name,
                                                   const std::vector<std::string>& initiators) {
-  std::vector<std::string> wwpns, iqns;
-  for (const auto& id : initiators) {
-    Initiator i = ParseInitiator(id);
-    if (i.protocol == Protocol::kFc) {
-      wwpns.push_back(Lower(i.name));
-    } else if (i.protocol == Protocol::kIscsi) {
-      iqns.push_back(Lower(i.name));
-    } else {
-      throw PreconditionError("initiator " + id + " of " + name +
-                              ": Vantara presents LDEVs to ESXi over FC or iSCSI here (XCOPY needs SCSI)");
-    }
-  }
+  // The REST API stores WWNs and iSCSI names in lower case.
+  common::ScsiInitiators split =
+      common::SplitScsiInitiators(initiators, name, "Vantara presents LDEVs to ESXi over FC or iSCSI here");
+  for (auto& w : split.wwpns) w = Lower(w);
+  for (auto& i : split.iqns) i = Lower(i);
+  const std::vector<std::string>& wwpns = split.wwpns;
+  const std::vector<std::string>& iqns = split.iqns;
   InitiatorGroup group;
-  group.protocol = wwpns.empty() ? Protocol::kIscsi : iqns.empty() ? Protocol::kFc : Protocol::kMixed;
-  group.initiators = wwpns;
-  group.initiators.insert(group.initiators.end(), iqns.begin(), iqns.end());
+  group.protocol = split.protocol();
+  group.initiators = split.all();
 
   if (!configured_groups_.empty()) {
     // The administrator named the host groups (HOSTGROUP_ID_LIST): use them as they are.
@@ -588,10 +525,6 @@ void VantaraArray::Unmap(const Lun& lun, const std::string& group) {
   }
 }
 
-void RegisterVendor(VendorRegistry& registry) {
-  registry.Register("vantara", [](const ArrayConfig& config) -> std::unique_ptr<StorageArray> {
-    return std::make_unique<VantaraArray>(config);
-  });
-}
+void RegisterVendor(VendorRegistry& registry) { RegisterArray<VantaraArray>(registry, "vantara"); }
 
 }  // namespace hoist::storage::vantara

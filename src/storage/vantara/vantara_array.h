@@ -10,14 +10,12 @@
 // creates host group <name> (host mode VMWARE_EX, options 54 and 63 for VAAI) only on ports where
 // none does.
 #include <chrono>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
-#include "storage/array.h"
-#include "storage/common/rest.h"
+#include "storage/common/session_array.h"
 #include "storage/config.h"
 
 namespace hoist::storage {
@@ -68,7 +66,7 @@ struct Tuning {
   std::chrono::milliseconds job_timeout{600000};  // a job still running after this fails the call
 };
 
-class VantaraArray : public StorageArray, private common::RestVendor {
+class VantaraArray : public common::SessionArray {
  public:
   // Secret keys: STORAGE_HOSTNAME (host, host:port or URL), STORAGE_PORT (the REST API's port, when not
   // in the host name), STORAGE_ID (storageDeviceId; optional when the API manages one storage system),
@@ -76,7 +74,6 @@ class VantaraArray : public StorageArray, private common::RestVendor {
   explicit VantaraArray(const ArrayConfig& config, Tuning tuning = {});
   ~VantaraArray() override;  // discards the session
 
-  std::string Describe() const override;
   Capabilities capabilities() const override { return {}; }
   Lun ResolveVolume(const VolumeRef& volume) override;
   InitiatorGroup EnsureInitiatorGroup(const std::string& name,
@@ -87,33 +84,26 @@ class VantaraArray : public StorageArray, private common::RestVendor {
   Lun Map(const Lun& lun, const std::string& group) override;
   void Unmap(const Lun& lun, const std::string& group) override;
 
-  const std::string& storage_device_id();
+  // STORAGE_ID, or the only storage system the REST API manages.
+  std::string storage_device_id();
 
  private:
-  // RestVendor
-  void Authorize(net::HttpRequest& request) override;
+  // SessionArray, RestVendor
+  Session Login() override;
+  void Present(net::HttpRequest& request, const Session& session) override;
   bool SessionExpired(const common::Response& response) override;
-  void Relogin() override;
   common::CallError ErrorFor(std::string_view what, const common::Response& response) override;
 
-  void Login(const std::string& objects);
   std::string Objects();  // /ConfigurationManager/v1/objects/storages/<id>
   // A POST/PUT/DELETE whose answer is a job: waits for it and returns the completed job. A failed job
   // throws a CallError carrying the job's error (SSB codes in code()).
   nlohmann::json RunJob(const common::Request& request, std::string_view what);
   nlohmann::json Ldev(int ldev_id, std::string_view what);
 
-  std::string username_;
-  std::string password_;
   std::string configured_id_;
   std::vector<HostGroupRef> configured_groups_;
   Tuning tuning_;
-  common::RestClient rest_;
-  std::mutex id_mu_;
-  std::string device_id_;
-  std::mutex session_mu_;
-  std::string token_;
-  std::string session_id_;
+  common::CachedValue device_id_;
 };
 
 // Registers "vantara" in the registry.

@@ -9,10 +9,12 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "net/http_server.h"
 #include "net/tls.h"
 
 namespace hoist::lab::sim::common {
@@ -99,6 +101,108 @@ TlsMaterial LoadOrCreateCertificate(const std::string& dir, const std::string& c
   return t;
 }
 
+ArraySimulator::ArraySimulator(const SimulatorOptionsBase& options, std::string vendor,
+                               std::string certificate_name, std::string content_type)
+    : state_dir_(options.state_dir),
+      certificate_name_(std::move(certificate_name)),
+      content_type_(std::move(content_type)),
+      tls_(options.tls),
+      port_(options.port) {
+  if (options.lun_dir.empty()) throw BugError("the " + vendor + " simulator needs a LUN directory");
+  fs::create_directories(options.lun_dir);
+}
+
+ArraySimulator::~ArraySimulator() { Stop(); }
+
+void ArraySimulator::Start() {
+  net::HttpServerOptions so;
+  so.port = port_;
+  if (tls_) {
+    cert_ = LoadOrCreateCertificate(state_dir_, certificate_name_);
+    so.tls_cert_pem = cert_.cert_pem;
+    so.tls_key_pem = cert_.key_pem;
+  }
+  server_ = std::make_unique<net::HttpServer>(
+      so, [this](const net::ServerRequest& req, net::ResponseWriter& w) { Serve(req, w); });
+  server_->Start();
+}
+
+void ArraySimulator::Stop() {
+  if (server_) server_->Stop();
+}
+
+uint16_t ArraySimulator::port() const { return server_ ? server_->port() : 0; }
+std::string ArraySimulator::host() const { return "127.0.0.1:" + std::to_string(port()); }
+std::string ArraySimulator::url() const { return (tls_ ? "https://" : "http://") + host(); }
+const std::string& ArraySimulator::ca_pem() const { return cert_.cert_pem; }
+
+void ArraySimulator::InjectFaultForTest(Fault fault) { faults_.Add(std::move(fault)); }
+
+int ArraySimulator::RequestCountForTest(std::string_view method, std::string_view path_prefix) const {
+  return faults_.Count(method, path_prefix);
+}
+
+nlohmann::json LoadState(const SimulatorOptionsBase& options) {
+  return options.state_dir.empty() ? nlohmann::json() : LoadJsonFile(options.state_dir + "/state.json");
+}
+
+void SaveState(const SimulatorOptionsBase& options, const nlohmann::json& state) {
+  if (!options.state_dir.empty()) SaveJsonFile(options.state_dir + "/state.json", state);
+}
+
+nlohmann::json SanEntry(const std::string& backing, const std::string& array, const std::string& vendor,
+                        const std::string& model, int lun_id, uint64_t size_bytes) {
+  nlohmann::json entry = {{"backing", backing},
+                          {"array", array},
+                          {"vendor", vendor},
+                          {"model", model},
+                          {"sizeBytes", size_bytes}};
+  if (lun_id >= 0) entry["lunId"] = lun_id;
+  return entry;
+}
+
+void ArraySimulator::Serve(const net::ServerRequest& req, net::ResponseWriter& w) {
+  // The log keeps the query too, so tests can tell a filtered collection read from a whole one.
+  std::optional<Fault> fault = faults_.Next(req.method, req.target);
+  if (fault && fault->delay.count() > 0) std::this_thread::sleep_for(fault->delay);
+  Reply r;
+  if (fault && fault->status != 0 && !fault->cut) {
+    r = FaultReply(fault->status);
+  } else {
+    try {
+      r = Handle(req);
+    } catch (const std::exception& e) {
+      r = InternalError(e.what());
+    }
+  }
+  if (fault && fault->cut && r.chunk_bytes == 0) {
+    // Not a streamed answer: it goes out whole, and the fault waits for the next one that is.
+    Fault again = *fault;
+    again.times = 1;
+    faults_.Add(again);
+    fault.reset();
+  }
+  net::Headers h;
+  h.Add("Content-Type", content_type_);
+  for (const auto& [k, v] : r.headers) h.Add(k, v);
+  if (fault && fault->cut) {
+    // Half the body, then the connection closes without the last chunk: the server drops a
+    // connection whose handler fails after the answer started.
+    w.StartChunked(r.status, h);
+    w.WriteChunk(std::string_view(r.body).substr(0, r.body.size() / 2));
+    throw TransientError("injected fault: the answer to " + req.path + " is cut off");
+  }
+  if (r.chunk_bytes == 0) {
+    w.Send(r.status, h, r.body);
+    return;
+  }
+  w.StartChunked(r.status, h);
+  for (size_t at = 0; at < r.body.size(); at += r.chunk_bytes) {
+    if (!w.WriteChunk(std::string_view(r.body).substr(at, r.chunk_bytes))) return;
+  }
+  w.Finish();
+}
+
 void CreateSparseFile(const std::string& path, uint64_t size_bytes) {
   std::error_code ec;
   fs::create_directories(fs::path(path).parent_path(), ec);
@@ -111,6 +215,8 @@ void CreateSparseFile(const std::string& path, uint64_t size_bytes) {
   }
   ::close(fd);
 }
+
+namespace {
 
 void WriteSanEntry(const std::string& san_dir, const std::string& initiator, const std::string& device,
                    const nlohmann::json& entry) {
@@ -125,6 +231,8 @@ void RemoveSanEntry(const std::string& san_dir, const std::string& initiator, co
   fs::remove(dir / device, ec);
   if (fs::is_directory(dir, ec) && fs::is_empty(dir, ec)) fs::remove(dir, ec);
 }
+
+}  // namespace
 
 void SanPublisher::Publish(const std::vector<std::tuple<std::string, std::string, nlohmann::json>>& desired) {
   std::lock_guard lock(mu_);
@@ -185,11 +293,6 @@ std::vector<std::string> SplitPath(std::string_view path) {
 
 std::string Lower(std::string s) {
   for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
-std::string Upper(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   return s;
 }
 

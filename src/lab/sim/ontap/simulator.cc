@@ -1,22 +1,15 @@
 #include "lab/sim/ontap/simulator.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
-#include <fstream>
-#include <map>
 #include <mutex>
 #include <optional>
 #include <random>
-#include <thread>
 
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
-#include "core/log.h"
 #include "lab/sim/common/sim_common.h"
 #include "net/http_server.h"
 #include "net/tls.h"
@@ -151,8 +144,7 @@ std::vector<std::string> Split(const std::string& path) { return common::SplitPa
 
 struct OntapSimulator::Impl {
   SimulatorOptions options;
-  common::TlsMaterial cert;
-  std::unique_ptr<net::HttpServer> server;
+  std::unique_ptr<common::SanPublisher> san;
 
   mutable std::mutex mu;
   std::mt19937_64 rng{std::random_device{}()};
@@ -160,7 +152,6 @@ struct OntapSimulator::Impl {
   std::vector<SimLun> luns;
   std::vector<Igroup> igroups;
   std::vector<LunMap> maps;
-  common::FaultBook faults;
 
   const Svm* FindSvm(const std::string& key) const {
     for (const auto& s : svms) {
@@ -283,21 +274,18 @@ struct OntapSimulator::Impl {
     return reply;
   }
 
-  // SAN contract: present the LUN to each initiator of the igroup (or stop presenting it).
-  void WriteSanEntries(const SimLun& lun, const Igroup& g, int lun_id) const {
-    for (const auto& init : g.initiators) WriteSanEntry(lun, init, lun_id);
-  }
-  void WriteSanEntry(const SimLun& lun, const std::string& initiator, int lun_id) const {
-    json entry = {{"backing", lun.backing}, {"array", options.array_name},
-                  {"vendor", "NETAPP"},     {"model", "LUN C-Mode"},
-                  {"lunId", lun_id},        {"sizeBytes", lun.size_bytes}};
-    common::WriteSanEntry(options.san_dir, initiator, lun.naa, entry);
-  }
-  void RemoveSanEntries(const SimLun& lun, const Igroup& g) const {
-    for (const auto& init : g.initiators) RemoveSanEntry(lun, init);
-  }
-  void RemoveSanEntry(const SimLun& lun, const std::string& initiator) const {
-    common::RemoveSanEntry(options.san_dir, initiator, lun.naa);
+  // SAN contract: each LUN map presents the LUN to every initiator of the igroup.
+  void Publish() {
+    std::vector<std::tuple<std::string, std::string, json>> desired;
+    for (const auto& m : maps) {
+      SimLun* l = FindLun(m.lun_uuid);
+      Igroup* g = FindIgroup(m.igroup_uuid);
+      if (!l || !g) continue;
+      json entry =
+          common::SanEntry(l->backing, options.array_name, "NETAPP", "LUN C-Mode", m.lun_id, l->size_bytes);
+      for (const auto& init : g->initiators) desired.emplace_back(init, l->naa, entry);
+    }
+    san->Publish(desired);
   }
 
   // State file: everything but faults and the request log, rewritten after each change.
@@ -329,8 +317,9 @@ struct OntapSimulator::Impl {
     }
     return j;
   }
-  void Save() const {
-    if (!options.state_dir.empty()) common::SaveJsonFile(options.state_dir + "/state.json", State());
+  void Changed() {
+    Publish();
+    common::SaveState(options, State());
   }
   void Load(const json& j) {
     svms.clear();
@@ -408,12 +397,7 @@ struct OntapSimulator::Impl {
                         "duplicate entry: initiator \"" + name + "\" is already in igroup \"" + g.name + "\"",
                         "name");
     }
-    g.initiators.push_back(name);
-    // Already mapped LUNs become visible to the new initiator too.
-    for (const auto& m : maps) {
-      if (m.igroup_uuid != g.uuid) continue;
-      if (SimLun* l = FindLun(m.lun_uuid)) WriteSanEntry(*l, name, m.lun_id);
-    }
+    g.initiators.push_back(name);  // already mapped LUNs become visible to it at the next Publish
     Reply r;
     r.status = 201;
     return r;
@@ -541,10 +525,6 @@ struct OntapSimulator::Impl {
       std::string name = NormalizeInitiator(parts[6]);
       auto it = std::find(g->initiators.begin(), g->initiators.end(), name);
       if (it == g->initiators.end()) return ErrorReply(404, "4", "entry doesn't exist", "name");
-      for (const auto& mp : maps) {
-        if (mp.igroup_uuid != g->uuid) continue;
-        if (SimLun* l = FindLun(mp.lun_uuid)) RemoveSanEntry(*l, name);
-      }
       g->initiators.erase(it);
       return Reply{200, json::object()};
     }
@@ -604,7 +584,6 @@ struct OntapSimulator::Impl {
         }
       }
       maps.push_back({lun->uuid, g->uuid, id});
-      WriteSanEntries(*lun, *g, id);
       Reply r{201, json::object()};
       if (req.Query("return_records") == "true")
         r.body = {{"num_records", 1}, {"records", json::array({MapJson(maps.back())})}};
@@ -615,87 +594,52 @@ struct OntapSimulator::Impl {
         return mp.lun_uuid == parts[4] && mp.igroup_uuid == parts[5];
       });
       if (it == maps.end()) return ErrorReply(404, "4", "entry doesn't exist", "lun.uuid");
-      SimLun* l = FindLun(it->lun_uuid);
-      Igroup* g = FindIgroup(it->igroup_uuid);
-      if (l && g) RemoveSanEntries(*l, *g);
       maps.erase(it);
       return Reply{200, json::object()};
     }
     if (parts.empty() || parts[0] != "api") return ErrorReply(404, "3", "API not found", req.path);
     return ErrorReply(405, "3", "The method " + m + " is not supported for " + req.path);
   }
-
-  void Serve(const net::ServerRequest& req, net::ResponseWriter& w) {
-    net::Headers h;
-    h.Add("Content-Type", "application/hal+json");
-    std::optional<Fault> fault = faults.Next(req.method, req.path);
-    if (fault) {
-      if (fault->delay.count() > 0) std::this_thread::sleep_for(fault->delay);
-      if (fault->status != 0) {
-        Reply r = ErrorReply(fault->status, "13", "injected fault: the node is busy; retry the request");
-        w.Send(r.status, h, r.body.dump());
-        return;
-      }
-    }
-    std::string expected = "Basic " + net::Base64Encode(options.username + ":" + options.password);
-    if (req.headers.Get("Authorization") != expected) {
-      net::Headers ah = h;
-      ah.Add("WWW-Authenticate", "Basic realm=\"ONTAP\"");
-      Reply r = ErrorReply(401, "6", "not authorized for that command");
-      w.Send(r.status, ah, r.body.dump());
-      return;
-    }
-    Reply r;
-    try {
-      std::lock_guard lock(mu);
-      r = Handle(req);
-      if (req.method != "GET" && r.status < 300) Save();
-    } catch (const std::exception& e) {
-      r = ErrorReply(500, "13", std::string("internal error: ") + e.what());
-    }
-    w.Send(r.status, h, r.body.dump());
-  }
 };
 
-OntapSimulator::OntapSimulator(SimulatorOptions options) : impl_(std::make_unique<Impl>()) {
+OntapSimulator::OntapSimulator(SimulatorOptions options)
+    : ArraySimulator(options, "ONTAP", "hoist-lab-ontap", "application/hal+json"),
+      impl_(std::make_unique<Impl>()) {
   impl_->options = std::move(options);
-  if (impl_->options.lun_dir.empty()) throw BugError("the ONTAP simulator needs a LUN directory");
-  fs::create_directories(impl_->options.lun_dir);
-  json state;
-  if (!impl_->options.state_dir.empty())
-    state = common::LoadJsonFile(impl_->options.state_dir + "/state.json");
+  impl_->san = std::make_unique<common::SanPublisher>(impl_->options.san_dir);
+  json state = common::LoadState(impl_->options);
+  std::lock_guard lock(impl_->mu);
   if (state.is_object()) {
     impl_->Load(state);
   } else {
     for (const auto& name : impl_->options.svms) impl_->svms.push_back({Uuid(impl_->rng), name});
-    impl_->Save();
   }
+  impl_->Changed();
 }
 
 OntapSimulator::~OntapSimulator() { Stop(); }
 
-void OntapSimulator::Start() {
-  net::HttpServerOptions so;
-  so.port = impl_->options.port;
-  if (impl_->options.tls) {
-    impl_->cert = common::LoadOrCreateCertificate(impl_->options.state_dir, "hoist-lab-ontap");
-    so.tls_cert_pem = impl_->cert.cert_pem;
-    so.tls_key_pem = impl_->cert.key_pem;
+common::Reply OntapSimulator::Handle(const net::ServerRequest& req) {
+  if (req.headers.Get("Authorization") !=
+      "Basic " + net::Base64Encode(impl_->options.username + ":" + impl_->options.password)) {
+    common::Reply r{401, ErrorReply(401, "6", "not authorized for that command").body.dump()};
+    r.headers.emplace_back("WWW-Authenticate", "Basic realm=\"ONTAP\"");
+    return r;
   }
-  Impl* impl = impl_.get();
-  impl_->server = std::make_unique<net::HttpServer>(
-      so, [impl](const net::ServerRequest& req, net::ResponseWriter& w) { impl->Serve(req, w); });
-  impl_->server->Start();
+  std::lock_guard lock(impl_->mu);
+  Reply r = impl_->Handle(req);
+  if (req.method != "GET" && r.status < 300) impl_->Changed();
+  return common::Reply{r.status, r.body.dump()};
 }
 
-void OntapSimulator::Stop() {
-  if (impl_->server) impl_->server->Stop();
+common::Reply OntapSimulator::FaultReply(int status) {
+  Reply r = ErrorReply(status, "13", "injected fault: the node is busy; retry the request");
+  return common::Reply{r.status, r.body.dump()};
 }
 
-uint16_t OntapSimulator::port() const { return impl_->server ? impl_->server->port() : 0; }
-std::string OntapSimulator::host() const { return "127.0.0.1:" + std::to_string(port()); }
-std::string OntapSimulator::url() const { return (impl_->options.tls ? "https://" : "http://") + host(); }
-const std::string& OntapSimulator::ca_pem() const { return impl_->cert.cert_pem; }
+common::Reply OntapSimulator::InternalError(const std::string& what) {
+  return common::Reply{500, ErrorReply(500, "13", "internal error: " + what).body.dump()};
+}
 
 SimLun OntapSimulator::CreateLun(const std::string& path, uint64_t size_bytes, const std::string& svm) {
   std::lock_guard lock(impl_->mu);
@@ -719,7 +663,7 @@ SimLun OntapSimulator::CreateLun(const std::string& path, uint64_t size_bytes, c
       (fs::path(impl_->options.lun_dir) / (parts[1] + "_" + parts[2] + "_" + lun.uuid + ".img")).string();
   common::CreateSparseFile(lun.backing, size_bytes);
   impl_->luns.push_back(lun);
-  impl_->Save();
+  impl_->Changed();
   return lun;
 }
 
@@ -738,18 +682,14 @@ void OntapSimulator::DeleteLun(const std::string& path, const std::string& svm) 
   auto it = std::find_if(impl_->luns.begin(), impl_->luns.end(),
                          [&](const SimLun& l) { return s && l.svm == s->uuid && l.name == path; });
   if (it == impl_->luns.end()) return;
-  for (auto m = impl_->maps.begin(); m != impl_->maps.end();) {
-    if (m->lun_uuid != it->uuid) {
-      ++m;
-      continue;
-    }
-    if (Igroup* g = impl_->FindIgroup(m->igroup_uuid)) impl_->RemoveSanEntries(*it, *g);
-    m = impl_->maps.erase(m);
-  }
+  const std::string uuid = it->uuid;
+  impl_->maps.erase(std::remove_if(impl_->maps.begin(), impl_->maps.end(),
+                                   [&](const LunMap& m) { return m.lun_uuid == uuid; }),
+                    impl_->maps.end());
   std::error_code ec;
   fs::remove(it->backing, ec);
   impl_->luns.erase(it);
-  impl_->Save();
+  impl_->Changed();
 }
 
 void OntapSimulator::MapLunForLab(const std::string& path, const std::string& igroup,
@@ -774,8 +714,11 @@ void OntapSimulator::MapLunForLab(const std::string& path, const std::string& ig
       impl_->AddInitiator(*g, name);
     }
   }
-  for (const auto& m : impl_->maps) {
-    if (m.lun_uuid == lun->uuid && m.igroup_uuid == g->uuid) return;
+  bool mapped = false;
+  for (const auto& m : impl_->maps) mapped = mapped || (m.lun_uuid == lun->uuid && m.igroup_uuid == g->uuid);
+  if (mapped) {
+    impl_->Changed();  // initiators may have joined the igroup
+    return;
   }
   int id = 0;
   while (std::any_of(impl_->maps.begin(), impl_->maps.end(),
@@ -783,14 +726,7 @@ void OntapSimulator::MapLunForLab(const std::string& path, const std::string& ig
     ++id;
   }
   impl_->maps.push_back({lun->uuid, g->uuid, id});
-  impl_->WriteSanEntries(*lun, *g, id);
-  impl_->Save();
-}
-
-void OntapSimulator::InjectFaultForTest(Fault fault) { impl_->faults.Add(std::move(fault)); }
-
-int OntapSimulator::RequestCountForTest(std::string_view method, std::string_view path_prefix) const {
-  return impl_->faults.Count(method, path_prefix);
+  impl_->Changed();
 }
 
 std::vector<std::string> OntapSimulator::MappingsForTest(const std::string& lun_path) const {

@@ -16,19 +16,14 @@
 
 namespace hoist::lab::sim::ontap {
 
-struct SimulatorOptions {
-  std::string lun_dir;  // where LUN backing files live (created if missing)
-  std::string san_dir;  // the lab SAN directory; empty: LUNs are presented to nobody
-  std::string username = "admin";
-  std::string password = "netapp1!";
+struct SimulatorOptions : common::SimulatorOptionsBase {
+  SimulatorOptions() {
+    username = "admin";
+    password = "netapp1!";
+    array_name = "ontap1";
+  }
   std::vector<std::string> svms = {"svm0"};
-  std::string array_name = "ontap1";  // the SAN entries' "array" (same array ⇒ XCOPY in the lab vCenter)
-  bool tls = true;                    // https with a self-signed certificate for 127.0.0.1/localhost
-  size_t page_size = 20;              // records per page; more are behind _links.next
-  uint16_t port = 0;
-  // Keeps the certificate (tls.crt, tls.key) and the array's objects (state.json) across restarts;
-  // empty: a fresh certificate and an empty array each time.
-  std::string state_dir;
+  size_t page_size = 20;  // records per page; more are behind _links.next
 };
 
 // An injected fault; the answer carries an ONTAP error body.
@@ -44,19 +39,11 @@ struct SimLun {
   uint64_t size_bytes = 0;
 };
 
-class OntapSimulator {
+// Start, Stop, port, host (what STORAGE_HOSTNAME holds), url, ca_pem and the fault hooks: ArraySimulator.
+class OntapSimulator : public common::ArraySimulator {
  public:
   explicit OntapSimulator(SimulatorOptions options);
-  ~OntapSimulator();
-  OntapSimulator(const OntapSimulator&) = delete;
-  OntapSimulator& operator=(const OntapSimulator&) = delete;
-
-  void Start();
-  void Stop();
-  uint16_t port() const;
-  std::string url() const;            // https://127.0.0.1:<port>
-  std::string host() const;           // 127.0.0.1:<port>, what STORAGE_HOSTNAME would hold
-  const std::string& ca_pem() const;  // the self-signed certificate clients trust
+  ~OntapSimulator() override;
 
   // Creates a LUN (a sparse file of `size_bytes`) in `svm` (default: the first SVM).
   SimLun CreateLun(const std::string& path, uint64_t size_bytes, const std::string& svm = "");
@@ -70,14 +57,14 @@ class OntapSimulator {
   void MapLunForLab(const std::string& path, const std::string& igroup,
                     const std::vector<std::string>& initiators);
 
-  // Test hooks.
-  void InjectFaultForTest(Fault fault);
-  // Requests seen whose method (empty: any) and path prefix match.
-  int RequestCountForTest(std::string_view method, std::string_view path_prefix) const;
   // "igroup-name:lun-id" of each mapping of the LUN, sorted.
   std::vector<std::string> MappingsForTest(const std::string& lun_path) const;
 
  private:
+  common::Reply Handle(const net::ServerRequest& request) override;
+  common::Reply FaultReply(int status) override;
+  common::Reply InternalError(const std::string& what) override;
+
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

@@ -7,7 +7,6 @@
 #include <mutex>
 #include <random>
 #include <set>
-#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -43,9 +42,6 @@ constexpr int kBadRequest = 2;
 
 struct PowerFlexSimulator::Impl {
   SimulatorOptions options;
-  common::TlsMaterial cert;
-  std::unique_ptr<net::HttpServer> server;
-  common::FaultBook faults;
   std::unique_ptr<common::SanPublisher> san;
 
   mutable std::mutex mu;
@@ -99,11 +95,8 @@ struct PowerFlexSimulator::Impl {
     for (const auto& [vid, ids] : maps) {
       SimVolume* v = FindVolume(vid);
       if (!v) continue;
-      json entry = {{"backing", v->backing},
-                    {"array", options.array_name},
-                    {"vendor", "EMC"},
-                    {"model", "ScaleIO"},
-                    {"sizeBytes", v->size_bytes}};
+      // No lunId: an SDC device has no SCSI LUN id.
+      json entry = common::SanEntry(v->backing, options.array_name, "EMC", "ScaleIO", -1, v->size_bytes);
       for (const auto& id : ids) {
         if (SimSdc* s = FindSdc(id)) desired.emplace_back(Lower(s->guid), v->eui, entry);
       }
@@ -145,7 +138,7 @@ struct PowerFlexSimulator::Impl {
   }
   void Changed() {
     Publish();
-    if (!options.state_dir.empty()) common::SaveJsonFile(options.state_dir + "/state.json", State());
+    common::SaveState(options, State());
   }
 
   Reply Handle(const net::ServerRequest& req) {
@@ -231,87 +224,58 @@ struct PowerFlexSimulator::Impl {
     return Err(404, kNotFound, "Could not find the resource " + req.path);
   }
 
-  void Serve(const net::ServerRequest& req, net::ResponseWriter& w) {
-    net::Headers h;
-    h.Add("Content-Type", "application/json;charset=UTF-8");
-    if (auto fault = faults.Next(req.method, req.path)) {
-      if (fault->delay.count() > 0) std::this_thread::sleep_for(fault->delay);
-      if (fault->status != 0) {
-        Reply r = Err(fault->status, 0, "injected fault: the gateway is busy");
-        w.Send(r.status, h, r.body);
-        return;
+  Reply Route(const net::ServerRequest& req) {
+    std::string auth = req.headers.Get("Authorization");
+    std::string decoded;
+    if (auth.rfind("Basic ", 0) == 0) {
+      try {
+        decoded = net::Base64Decode(auth.substr(6));
+      } catch (const std::exception&) {
       }
     }
-    Reply r;
-    {
-      std::lock_guard lock(mu);
-      std::string auth = req.headers.Get("Authorization");
-      std::string decoded;
-      if (auth.rfind("Basic ", 0) == 0) {
-        try {
-          decoded = net::Base64Decode(auth.substr(6));
-        } catch (const std::exception&) {
-        }
-      }
-      if (req.path == "/api/login" && req.method == "GET") {
-        if (decoded != options.username + ":" + options.password) {
-          r = Err(401, kUnauthorized, "Unauthorized");
-        } else {
-          std::string token = "YWRtaW46" + common::RandomHex(rng, 40);
-          tokens.insert(token);
-          r = Ok(token);
-        }
-      } else if (decoded.empty() || decoded[0] != ':' || !tokens.count(decoded.substr(1))) {
-        r = Err(401, kUnauthorized, "Unauthorized");
-      } else {
-        try {
-          r = Handle(req);
-        } catch (const std::exception& e) {
-          r = Err(500, 0, std::string("internal error: ") + e.what());
-        }
-      }
+    if (req.path == "/api/login" && req.method == "GET") {
+      if (decoded != options.username + ":" + options.password)
+        return Err(401, kUnauthorized, "Unauthorized");
+      std::string token = "YWRtaW46" + common::RandomHex(rng, 40);
+      tokens.insert(token);
+      return Ok(token);
     }
-    w.Send(r.status, h, r.body);
+    if (decoded.empty() || decoded[0] != ':' || !tokens.count(decoded.substr(1))) {
+      return Err(401, kUnauthorized, "Unauthorized");
+    }
+    return Handle(req);
   }
 };
 
-PowerFlexSimulator::PowerFlexSimulator(SimulatorOptions options) : impl_(std::make_unique<Impl>()) {
+PowerFlexSimulator::PowerFlexSimulator(SimulatorOptions options)
+    : ArraySimulator(options, "PowerFlex", "hoist-lab-powerflex", "application/json;charset=UTF-8"),
+      impl_(std::make_unique<Impl>()) {
   impl_->options = std::move(options);
   impl_->options.system_id = Lower(impl_->options.system_id);
-  if (impl_->options.lun_dir.empty()) throw BugError("the PowerFlex simulator needs a LUN directory");
-  fs::create_directories(impl_->options.lun_dir);
   impl_->san = std::make_unique<common::SanPublisher>(impl_->options.san_dir);
-  if (!impl_->options.state_dir.empty()) {
-    json state = common::LoadJsonFile(impl_->options.state_dir + "/state.json");
-    if (state.is_object()) impl_->Load(state);
-  }
+  json state = common::LoadState(impl_->options);
   std::lock_guard lock(impl_->mu);
+  if (state.is_object()) impl_->Load(state);
   impl_->Changed();
 }
 
 PowerFlexSimulator::~PowerFlexSimulator() { Stop(); }
 
-void PowerFlexSimulator::Start() {
-  net::HttpServerOptions so;
-  so.port = impl_->options.port;
-  if (impl_->options.tls) {
-    impl_->cert = common::LoadOrCreateCertificate(impl_->options.state_dir, "hoist-lab-powerflex");
-    so.tls_cert_pem = impl_->cert.cert_pem;
-    so.tls_key_pem = impl_->cert.key_pem;
-  }
-  Impl* impl = impl_.get();
-  impl_->server = std::make_unique<net::HttpServer>(
-      so, [impl](const net::ServerRequest& req, net::ResponseWriter& w) { impl->Serve(req, w); });
-  impl_->server->Start();
+common::Reply PowerFlexSimulator::Handle(const net::ServerRequest& req) {
+  std::lock_guard lock(impl_->mu);
+  Reply r = impl_->Route(req);
+  return common::Reply{r.status, r.body};
 }
 
-void PowerFlexSimulator::Stop() {
-  if (impl_->server) impl_->server->Stop();
+common::Reply PowerFlexSimulator::FaultReply(int status) {
+  Reply r = Err(status, 0, "injected fault: the gateway is busy");
+  return common::Reply{r.status, r.body};
 }
 
-uint16_t PowerFlexSimulator::port() const { return impl_->server ? impl_->server->port() : 0; }
-std::string PowerFlexSimulator::host() const { return "127.0.0.1:" + std::to_string(port()); }
-const std::string& PowerFlexSimulator::ca_pem() const { return impl_->cert.cert_pem; }
+common::Reply PowerFlexSimulator::InternalError(const std::string& what) {
+  return common::Reply{500, Err(500, 0, "internal error: " + what).body};
+}
+
 const std::string& PowerFlexSimulator::system_id() const { return impl_->options.system_id; }
 
 SimVolume PowerFlexSimulator::CreateVolume(const std::string& name, uint64_t size_bytes) {
@@ -395,12 +359,6 @@ void PowerFlexSimulator::ExpireSessionsForTest() {
 int PowerFlexSimulator::SessionCountForTest() const {
   std::lock_guard lock(impl_->mu);
   return static_cast<int>(impl_->tokens.size());
-}
-
-void PowerFlexSimulator::InjectFaultForTest(Fault fault) { impl_->faults.Add(std::move(fault)); }
-
-int PowerFlexSimulator::RequestCountForTest(std::string_view method, std::string_view path_prefix) const {
-  return impl_->faults.Count(method, path_prefix);
 }
 
 std::vector<std::string> PowerFlexSimulator::MappedSdcsForTest(const std::string& volume_id) const {

@@ -16,17 +16,14 @@
 
 namespace hoist::lab::sim::powerflex {
 
-struct SimulatorOptions {
-  std::string lun_dir;  // where volume backing files live (created if missing)
-  std::string san_dir;  // the lab SAN directory; empty: volumes are presented to nobody
-  std::string username = "admin";
-  std::string password = "Scaleio123";
-  std::string array_name = "pflex1";
+struct SimulatorOptions : common::SimulatorOptionsBase {
+  SimulatorOptions() {
+    username = "admin";
+    password = "Scaleio123";
+    array_name = "pflex1";
+  }
   std::string system_id = "3cbd4d8c6a3e04bf";  // 16 hex digits
   std::string version = "3.6";
-  bool tls = true;
-  uint16_t port = 0;
-  std::string state_dir;  // certificate and objects kept across restarts; empty: none
 };
 
 // An injected fault; the answer carries a gateway error body.
@@ -49,18 +46,12 @@ struct SimSdc {
   bool connected = true;
 };
 
-class PowerFlexSimulator {
+// Start, Stop, port, host, ca_pem and the fault hooks: ArraySimulator.
+class PowerFlexSimulator : public common::ArraySimulator {
  public:
   explicit PowerFlexSimulator(SimulatorOptions options);
-  ~PowerFlexSimulator();
-  PowerFlexSimulator(const PowerFlexSimulator&) = delete;
-  PowerFlexSimulator& operator=(const PowerFlexSimulator&) = delete;
+  ~PowerFlexSimulator() override;
 
-  void Start();
-  void Stop();
-  uint16_t port() const;
-  std::string host() const;  // 127.0.0.1:<port>
-  const std::string& ca_pem() const;
   const std::string& system_id() const;
 
   // What the administrator, an SDC or the CSI driver does.
@@ -77,11 +68,13 @@ class PowerFlexSimulator {
   // Test hooks.
   void ExpireSessionsForTest();  // every token becomes invalid (401)
   int SessionCountForTest() const;
-  void InjectFaultForTest(Fault fault);
-  int RequestCountForTest(std::string_view method, std::string_view path_prefix) const;
   std::vector<std::string> MappedSdcsForTest(const std::string& volume_id) const;
 
  private:
+  common::Reply Handle(const net::ServerRequest& request) override;
+  common::Reply FaultReply(int status) override;
+  common::Reply InternalError(const std::string& what) override;
+
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

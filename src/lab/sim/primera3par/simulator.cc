@@ -4,11 +4,9 @@
 #include <cctype>
 #include <cstdio>
 #include <filesystem>
-#include <map>
 #include <mutex>
 #include <random>
 #include <set>
-#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -20,7 +18,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using common::Lower;
-using common::Upper;
 using nlohmann::json;
 
 // WSAPI error codes this simulator answers with (named as in the HPE WSAPI reference).
@@ -43,6 +40,8 @@ constexpr int kMemberInSet = 104;       // MEMBER_IN_SET
 constexpr int kMemberNotInSet = 105;    // MEMBER_NOT_IN_SET
 constexpr int kVlunTypeHost = 3;
 constexpr int kVlunTypeHostSet = 5;
+// Collections go out in chunks of this size (a real array's chunks are its buffer's size).
+constexpr size_t kCollectionChunkBytes = 1024;
 
 struct Host {
   int id = 0;
@@ -129,9 +128,6 @@ bool ParseCondition(const std::string& c, std::string& field, std::string& value
 
 struct Primera3parSimulator::Impl {
   SimulatorOptions options;
-  common::TlsMaterial cert;
-  std::unique_ptr<net::HttpServer> server;
-  common::FaultBook faults;
   std::unique_ptr<common::SanPublisher> san;
 
   mutable std::mutex mu;
@@ -217,9 +213,8 @@ struct Primera3parSimulator::Impl {
     for (const auto& v : vluns) {
       SimVolume* vol = FindVolume(v.volume);
       if (!vol) continue;
-      json entry = {{"backing", vol->backing}, {"array", options.array_name},
-                    {"vendor", "3PARdata"},    {"model", "VV"},
-                    {"lunId", v.lun},          {"sizeBytes", vol->size_bytes}};
+      json entry =
+          common::SanEntry(vol->backing, options.array_name, "3PARdata", "VV", v.lun, vol->size_bytes);
       for (const auto& hn : TargetHosts(v.target)) {
         Host* h = FindHost(hn);
         if (!h) continue;
@@ -281,7 +276,7 @@ struct Primera3parSimulator::Impl {
   }
   void Changed() {
     Publish();
-    if (!options.state_dir.empty()) common::SaveJsonFile(options.state_dir + "/state.json", State());
+    common::SaveState(options, State());
   }
 
   Reply Hosts(const net::ServerRequest& req) {
@@ -395,7 +390,7 @@ struct Primera3parSimulator::Impl {
       }
     }
     int lun = body["lun"].get<int>();
-    bool autolun = body.value("autoLun", false);
+    bool autolun = options.auto_lun && body.value("autoLun", false);
     std::set<int> used;
     for (const auto& h : TargetHosts(target)) {
       auto u = UsedLuns(h);
@@ -513,20 +508,23 @@ struct Primera3parSimulator::Impl {
     }
     if (res == "vluns") {
       if (m == "GET" && id.empty()) {
+        // One condition: "volumeName EQ <volume>" or "hostname EQ <host or set:name>".
         std::string q = req.Query("query");
-        std::string only;
+        std::string field, value;
         if (!q.empty()) {
           if (!options.queries) return Err(400, kInvalidInput, "invalid input: query is not supported");
           q = Trim(q);
           if (q.size() >= 2 && q.front() == '"' && q.back() == '"') q = q.substr(1, q.size() - 2);
-          std::string field;
-          if (!ParseCondition(q, field, only) || field != "volumeName") {
+          if (!ParseCondition(q, field, value) || (field != "volumeName" && field != "hostname")) {
             return Err(400, kInvalidInput, "invalid URI syntax: query \"" + q + "\"");
           }
         }
         json members = json::array();
         for (const auto& v : vluns) {
-          if (only.empty() || v.volume == only) members.push_back(VlunJson(v));
+          if (field.empty() ||
+              (field == "volumeName" ? v.volume == value : Lower(v.target) == Lower(value))) {
+            members.push_back(VlunJson(v));
+          }
         }
         return Reply{200, Collection(members), ""};
       }
@@ -555,93 +553,70 @@ struct Primera3parSimulator::Impl {
     return Err(405, kInvalidInput, "the method " + m + " is not supported for " + req.path);
   }
 
-  void Serve(const net::ServerRequest& req, net::ResponseWriter& w) {
-    net::Headers h;
-    h.Add("Content-Type", "application/json");
-    if (auto fault = faults.Next(req.method, req.path)) {
-      if (fault->delay.count() > 0) std::this_thread::sleep_for(fault->delay);
-      if (fault->status != 0) {
-        w.Send(fault->status, h,
-               json{{"code", 0}, {"desc", "injected fault: the WSAPI service is busy"}}.dump());
-        return;
-      }
-    }
-    Reply r;
+  Reply Route(const net::ServerRequest& req) {
     auto p = common::SplitPath(req.path);
-    {
-      std::lock_guard lock(mu);
-      if (req.method == "GET" && p.size() == 1 && p[0] == "api") {
-        r = Reply{200, {{"major", 1}, {"minor", 10}, {"revision", 0}, {"build", 40510000}}, ""};
-      } else if (req.method == "POST" && p.size() == 3 && p[1] == "v1" && p[2] == "credentials") {
-        json body = json::parse(req.body.empty() ? "{}" : req.body, nullptr, false);
-        if (!body.is_object() || body.value("user", "") != options.username ||
-            body.value("password", "") != options.password) {
-          r = Err(403, kInvalidCredentials, "invalid username or password");
-        } else {
-          std::string key = "0-" + common::RandomHex(rng, 32) + "-" + common::RandomHex(rng, 8);
-          sessions.insert(key);
-          r = Reply{201, {{"key", key}}, ""};
-        }
-      } else {
-        std::string key = req.headers.Get("X-HP3PAR-WSAPI-SessionKey");
-        if (key.empty() || !sessions.count(key)) {
-          r = Err(403, kInvalidSessionKey, "invalid session key");
-        } else if (req.method == "DELETE" && p.size() == 4 && p[2] == "credentials") {
-          sessions.erase(p[3]);
-          r = Reply{200, nullptr, ""};
-        } else {
-          try {
-            r = Handle(req);
-            if (req.method != "GET" && r.status < 300) Changed();
-          } catch (const std::exception& e) {
-            r = Err(500, 0, std::string("internal error: ") + e.what());
-          }
-        }
-      }
+    if (req.method == "GET" && p.size() == 1 && p[0] == "api") {
+      return Reply{200, {{"major", 1}, {"minor", 10}, {"revision", 0}, {"build", 40510000}}, ""};
     }
-    if (!r.location.empty()) h.Add("Location", r.location);
-    w.Send(r.status, h, r.body.is_null() ? std::string() : r.body.dump());
+    if (req.method == "POST" && p.size() == 3 && p[1] == "v1" && p[2] == "credentials") {
+      json body = json::parse(req.body.empty() ? "{}" : req.body, nullptr, false);
+      if (!body.is_object() || body.value("user", "") != options.username ||
+          body.value("password", "") != options.password) {
+        return Err(403, kInvalidCredentials, "invalid username or password");
+      }
+      std::string key = "0-" + common::RandomHex(rng, 32) + "-" + common::RandomHex(rng, 8);
+      sessions.insert(key);
+      return Reply{201, {{"key", key}}, ""};
+    }
+    std::string key = req.headers.Get("X-HP3PAR-WSAPI-SessionKey");
+    if (key.empty() || !sessions.count(key)) return Err(403, kInvalidSessionKey, "invalid session key");
+    if (req.method == "DELETE" && p.size() == 4 && p[2] == "credentials") {
+      sessions.erase(p[3]);
+      return Reply{200, nullptr, ""};
+    }
+    Reply r = Handle(req);
+    if (req.method != "GET" && r.status < 300) Changed();
+    return r;
   }
 };
 
-Primera3parSimulator::Primera3parSimulator(SimulatorOptions options) : impl_(std::make_unique<Impl>()) {
+namespace {
+
+common::Reply ToReply(const Reply& r) {
+  common::Reply out{r.status, r.body.is_null() ? std::string() : r.body.dump()};
+  if (!r.location.empty()) out.headers.emplace_back("Location", r.location);
+  // WSAPI 1.3+ streams collections (a `members` array) with chunked transfer encoding.
+  if (r.body.is_object() && r.body.contains("members")) out.chunk_bytes = kCollectionChunkBytes;
+  return out;
+}
+
+}  // namespace
+
+Primera3parSimulator::Primera3parSimulator(SimulatorOptions options)
+    : ArraySimulator(options, "Primera/3PAR", "hoist-lab-primera3par", "application/json"),
+      impl_(std::make_unique<Impl>()) {
   impl_->options = std::move(options);
-  if (impl_->options.lun_dir.empty()) throw BugError("the Primera/3PAR simulator needs a LUN directory");
-  fs::create_directories(impl_->options.lun_dir);
   impl_->san = std::make_unique<common::SanPublisher>(impl_->options.san_dir);
-  if (!impl_->options.state_dir.empty()) {
-    json state = common::LoadJsonFile(impl_->options.state_dir + "/state.json");
-    if (state.is_object()) impl_->Load(state);
-  }
+  json state = common::LoadState(impl_->options);
   std::lock_guard lock(impl_->mu);
+  if (state.is_object()) impl_->Load(state);
   impl_->Changed();
 }
 
 Primera3parSimulator::~Primera3parSimulator() { Stop(); }
 
-void Primera3parSimulator::Start() {
-  net::HttpServerOptions so;
-  so.port = impl_->options.port;
-  if (impl_->options.tls) {
-    impl_->cert = common::LoadOrCreateCertificate(impl_->options.state_dir, "hoist-lab-primera3par");
-    so.tls_cert_pem = impl_->cert.cert_pem;
-    so.tls_key_pem = impl_->cert.key_pem;
-  }
-  Impl* impl = impl_.get();
-  impl_->server = std::make_unique<net::HttpServer>(
-      so, [impl](const net::ServerRequest& req, net::ResponseWriter& w) { impl->Serve(req, w); });
-  impl_->server->Start();
+common::Reply Primera3parSimulator::Handle(const net::ServerRequest& req) {
+  std::lock_guard lock(impl_->mu);
+  return ToReply(impl_->Route(req));
 }
 
-void Primera3parSimulator::Stop() {
-  if (impl_->server) impl_->server->Stop();
+common::Reply Primera3parSimulator::FaultReply(int status) {
+  return ToReply(Err(status, 0, "injected fault: the WSAPI service is busy"));
 }
 
-uint16_t Primera3parSimulator::port() const { return impl_->server ? impl_->server->port() : 0; }
-std::string Primera3parSimulator::url() const {
-  return std::string(impl_->options.tls ? "https" : "http") + "://127.0.0.1:" + std::to_string(port());
+common::Reply Primera3parSimulator::InternalError(const std::string& what) {
+  return ToReply(Err(500, 0, "internal error: " + what));
 }
-const std::string& Primera3parSimulator::ca_pem() const { return impl_->cert.cert_pem; }
 
 SimVolume Primera3parSimulator::CreateVolume(const std::string& name, uint64_t size_bytes) {
   std::lock_guard lock(impl_->mu);
@@ -738,12 +713,6 @@ void Primera3parSimulator::ExpireSessionsForTest() {
 int Primera3parSimulator::SessionCountForTest() const {
   std::lock_guard lock(impl_->mu);
   return static_cast<int>(impl_->sessions.size());
-}
-
-void Primera3parSimulator::InjectFaultForTest(Fault fault) { impl_->faults.Add(std::move(fault)); }
-
-int Primera3parSimulator::RequestCountForTest(std::string_view method, std::string_view path_prefix) const {
-  return impl_->faults.Count(method, path_prefix);
 }
 
 std::vector<std::string> Primera3parSimulator::VlunsForTest(const std::string& volume) const {

@@ -16,19 +16,19 @@
 
 namespace hoist::lab::sim::primera3par {
 
-struct SimulatorOptions {
-  std::string lun_dir;  // where volume backing files live (created if missing)
-  std::string san_dir;  // the lab SAN directory; empty: volumes are presented to nobody
-  std::string username = "3paradm";
-  std::string password = "3pardata";
-  std::string array_name = "primera1";  // the SAN entries' "array" (same array ⇒ XCOPY in the lab vCenter)
+struct SimulatorOptions : common::SimulatorOptionsBase {
+  SimulatorOptions() {
+    username = "3paradm";
+    password = "3pardata";
+    array_name = "primera1";
+  }
   std::string model = "HPE Primera 630";
   std::string system_version = "4.5.10";
-  bool tls = true;
-  uint16_t port = 0;
   // Older WSAPI releases answer `?query=` with 400; the client must then filter whole lists.
   bool queries = true;
-  std::string state_dir;  // certificate and objects kept across restarts; empty: none
+  // Primera takes `autoLun` and picks the next free LUN id from `lun`; false: 3PAR OS, which exports at
+  // `lun` and refuses a taken one (409 code 30).
+  bool auto_lun = true;
 };
 
 // An injected fault; the answer carries a WSAPI error body.
@@ -43,18 +43,12 @@ struct SimVolume {
   uint64_t size_bytes = 0;
 };
 
-class Primera3parSimulator {
+// Start, Stop, port, url (what STORAGE_HOSTNAME holds: WSAPI takes the URL), ca_pem and the fault
+// hooks: ArraySimulator.
+class Primera3parSimulator : public common::ArraySimulator {
  public:
   explicit Primera3parSimulator(SimulatorOptions options);
-  ~Primera3parSimulator();
-  Primera3parSimulator(const Primera3parSimulator&) = delete;
-  Primera3parSimulator& operator=(const Primera3parSimulator&) = delete;
-
-  void Start();
-  void Stop();
-  uint16_t port() const;
-  std::string url() const;  // https://127.0.0.1:<port>, what STORAGE_HOSTNAME holds (WSAPI takes the URL)
-  const std::string& ca_pem() const;
+  ~Primera3parSimulator() override;
 
   // What a storage administrator or the CSI driver does on the array itself.
   SimVolume CreateVolume(const std::string& name, uint64_t size_bytes);
@@ -72,8 +66,6 @@ class Primera3parSimulator {
   // Test hooks.
   void ExpireSessionsForTest();  // every session key becomes invalid (403 code 6)
   int SessionCountForTest() const;
-  void InjectFaultForTest(Fault fault);
-  int RequestCountForTest(std::string_view method, std::string_view path_prefix) const;
   // "<hostname>:<lun>" of each VLUN of the volume, sorted.
   std::vector<std::string> VlunsForTest(const std::string& volume) const;
   std::vector<std::string> HostSetMembersForTest(const std::string& set) const;
@@ -81,6 +73,10 @@ class Primera3parSimulator {
   std::vector<std::string> HostsForTest() const;
 
  private:
+  common::Reply Handle(const net::ServerRequest& request) override;
+  common::Reply FaultReply(int status) override;
+  common::Reply InternalError(const std::string& what) override;
+
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

@@ -9,7 +9,6 @@
 #include <mutex>
 #include <random>
 #include <set>
-#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -78,9 +77,6 @@ std::string Hex16(const std::string& s) {
 
 struct VantaraSimulator::Impl {
   SimulatorOptions options;
-  common::TlsMaterial cert;
-  std::unique_ptr<net::HttpServer> server;
-  common::FaultBook faults;
   std::unique_ptr<common::SanPublisher> san;
 
   mutable std::mutex mu;
@@ -191,9 +187,8 @@ struct VantaraSimulator::Impl {
       SimLdev* l = FindLdev(p.ldev);
       HostGroup* g = FindGroup(p.port, p.hg);
       if (!l || !g) continue;
-      json entry = {{"backing", l->backing}, {"array", options.array_name},
-                    {"vendor", "HITACHI"},   {"model", "OPEN-V"},
-                    {"lunId", p.lun},        {"sizeBytes", l->size_bytes}};
+      json entry =
+          common::SanEntry(l->backing, options.array_name, "HITACHI", "OPEN-V", p.lun, l->size_bytes);
       for (const auto& m : g->members) desired.emplace_back(m, l->naa, entry);
     }
     san->Publish(desired);
@@ -250,7 +245,7 @@ struct VantaraSimulator::Impl {
   }
   void Changed() {
     Publish();
-    if (!options.state_dir.empty()) common::SaveJsonFile(options.state_dir + "/state.json", State());
+    common::SaveState(options, State());
   }
 
   // A change runs as a job: `apply` returns the affected resources or a refusal.
@@ -588,68 +583,39 @@ struct VantaraSimulator::Impl {
     }
     return Handle(req, p);
   }
-
-  void Serve(const net::ServerRequest& req, net::ResponseWriter& w) {
-    net::Headers h;
-    h.Add("Content-Type", "application/json");
-    if (auto fault = faults.Next(req.method, req.path)) {
-      if (fault->delay.count() > 0) std::this_thread::sleep_for(fault->delay);
-      if (fault->status != 0) {
-        Reply r = fault->status == 503
-                      ? Err(503, "KART00003-E", "The REST API server is busy.", "Wait a while, then retry.")
-                      : Err(fault->status, "KART00001-E", "An internal error occurred (injected fault).");
-        w.Send(r.status, h, r.body.dump());
-        return;
-      }
-    }
-    Reply r;
-    try {
-      std::lock_guard lock(mu);
-      r = Route(req);
-    } catch (const std::exception& e) {
-      r = Err(500, "KART00001-E", std::string("An internal error occurred: ") + e.what());
-    }
-    w.Send(r.status, h, r.body.dump());
-  }
 };
 
-VantaraSimulator::VantaraSimulator(SimulatorOptions options) : impl_(std::make_unique<Impl>()) {
+VantaraSimulator::VantaraSimulator(SimulatorOptions options)
+    : ArraySimulator(options, "Vantara", "hoist-lab-vantara", "application/json"),
+      impl_(std::make_unique<Impl>()) {
   impl_->options = std::move(options);
-  if (impl_->options.lun_dir.empty()) throw BugError("the Vantara simulator needs a LUN directory");
   if (impl_->options.storage_device_id.size() != 12) throw BugError("storageDeviceId has 12 digits");
-  fs::create_directories(impl_->options.lun_dir);
   impl_->san = std::make_unique<common::SanPublisher>(impl_->options.san_dir);
-  if (!impl_->options.state_dir.empty()) {
-    json state = common::LoadJsonFile(impl_->options.state_dir + "/state.json");
-    if (state.is_object()) impl_->Load(state);
-  }
+  json state = common::LoadState(impl_->options);
   std::lock_guard lock(impl_->mu);
+  if (state.is_object()) impl_->Load(state);
   impl_->Changed();
 }
 
 VantaraSimulator::~VantaraSimulator() { Stop(); }
 
-void VantaraSimulator::Start() {
-  net::HttpServerOptions so;
-  so.port = impl_->options.port;
-  if (impl_->options.tls) {
-    impl_->cert = common::LoadOrCreateCertificate(impl_->options.state_dir, "hoist-lab-vantara");
-    so.tls_cert_pem = impl_->cert.cert_pem;
-    so.tls_key_pem = impl_->cert.key_pem;
-  }
-  Impl* impl = impl_.get();
-  impl_->server = std::make_unique<net::HttpServer>(
-      so, [impl](const net::ServerRequest& req, net::ResponseWriter& w) { impl->Serve(req, w); });
-  impl_->server->Start();
+common::Reply VantaraSimulator::Handle(const net::ServerRequest& req) {
+  std::lock_guard lock(impl_->mu);
+  Reply r = impl_->Route(req);
+  return common::Reply{r.status, r.body.dump()};
 }
 
-void VantaraSimulator::Stop() {
-  if (impl_->server) impl_->server->Stop();
+common::Reply VantaraSimulator::FaultReply(int status) {
+  Reply r = status == 503
+                ? Err(503, "KART00003-E", "The REST API server is busy.", "Wait a while, then retry.")
+                : Err(status, "KART00001-E", "An internal error occurred (injected fault).");
+  return common::Reply{r.status, r.body.dump()};
 }
 
-uint16_t VantaraSimulator::port() const { return impl_->server ? impl_->server->port() : 0; }
-std::string VantaraSimulator::host() const { return "127.0.0.1:" + std::to_string(port()); }
-const std::string& VantaraSimulator::ca_pem() const { return impl_->cert.cert_pem; }
+common::Reply VantaraSimulator::InternalError(const std::string& what) {
+  return common::Reply{500, Err(500, "KART00001-E", "An internal error occurred: " + what).body.dump()};
+}
+
 const std::string& VantaraSimulator::storage_device_id() const { return impl_->options.storage_device_id; }
 
 SimLdev VantaraSimulator::CreateLdev(uint64_t size_bytes, const std::string& label) {
@@ -670,14 +636,6 @@ SimLdev VantaraSimulator::CreateLdev(uint64_t size_bytes, const std::string& lab
   impl_->ldevs.push_back(l);
   impl_->Changed();
   return l;
-}
-
-std::optional<SimLdev> VantaraSimulator::FindLdev(int id) const {
-  std::lock_guard lock(impl_->mu);
-  for (const auto& l : impl_->ldevs) {
-    if (l.id == id) return l;
-  }
-  return std::nullopt;
 }
 
 std::optional<SimLdev> VantaraSimulator::FindLdevByLabel(const std::string& label) const {
@@ -757,12 +715,6 @@ int VantaraSimulator::SessionCountForTest() const {
 void VantaraSimulator::FailNextJobForTest(std::string ssb1, std::string ssb2, std::string message) {
   std::lock_guard lock(impl_->mu);
   impl_->fail_next = Refusal{std::move(ssb1), std::move(ssb2), std::move(message)};
-}
-
-void VantaraSimulator::InjectFaultForTest(Fault fault) { impl_->faults.Add(std::move(fault)); }
-
-int VantaraSimulator::RequestCountForTest(std::string_view method, std::string_view path_prefix) const {
-  return impl_->faults.Count(method, path_prefix);
 }
 
 std::vector<std::string> VantaraSimulator::PathsForTest(int ldev) const {

@@ -22,20 +22,17 @@ struct SimPort {
   std::string type;  // FIBRE or ISCSI
 };
 
-struct SimulatorOptions {
-  std::string lun_dir;  // where LDEV backing files live (created if missing)
-  std::string san_dir;  // the lab SAN directory; empty: LDEVs are presented to nobody
-  std::string username = "maintenance";
-  std::string password = "raid-maintenance";
-  std::string array_name = "vsp1";  // the SAN entries' "array" (same array ⇒ XCOPY in the lab vCenter)
+struct SimulatorOptions : common::SimulatorOptionsBase {
+  SimulatorOptions() {
+    username = "maintenance";
+    password = "raid-maintenance";
+    array_name = "vsp1";
+  }
   std::string storage_device_id = "800000012345";
   std::string model = "VSP E990";
   std::vector<SimPort> ports = {
       {"CL1-A", "FIBRE"}, {"CL2-A", "FIBRE"}, {"CL1-B", "ISCSI"}, {"CL2-B", "ISCSI"}};
   int job_polls = 1;  // polls of a new job that still read "Running"
-  bool tls = true;
-  uint16_t port = 0;
-  std::string state_dir;  // certificate and objects kept across restarts; empty: none
 };
 
 // An injected fault; the answer carries a REST API error body (503: KART00003-E, the server is busy).
@@ -50,23 +47,16 @@ struct SimLdev {
   uint64_t size_bytes = 0;
 };
 
-class VantaraSimulator {
+// Start, Stop, port, host, ca_pem and the fault hooks: ArraySimulator.
+class VantaraSimulator : public common::ArraySimulator {
  public:
   explicit VantaraSimulator(SimulatorOptions options);
-  ~VantaraSimulator();
-  VantaraSimulator(const VantaraSimulator&) = delete;
-  VantaraSimulator& operator=(const VantaraSimulator&) = delete;
+  ~VantaraSimulator() override;
 
-  void Start();
-  void Stop();
-  uint16_t port() const;
-  std::string host() const;  // 127.0.0.1:<port>
-  const std::string& ca_pem() const;
   const std::string& storage_device_id() const;
 
   // What a storage administrator, the fabric or the CSI driver does.
   SimLdev CreateLdev(uint64_t size_bytes, const std::string& label);
-  std::optional<SimLdev> FindLdev(int id) const;
   std::optional<SimLdev> FindLdevByLabel(const std::string& label) const;
   void DeleteLdev(int id);  // and its LU paths
   // The FC initiator logs in to port (zoning); without a port: to every FC port.
@@ -82,14 +72,16 @@ class VantaraSimulator {
   void ExpireSessionsForTest();  // every token becomes invalid (401)
   int SessionCountForTest() const;
   void FailNextJobForTest(std::string ssb1, std::string ssb2, std::string message);
-  void InjectFaultForTest(Fault fault);
-  int RequestCountForTest(std::string_view method, std::string_view path_prefix) const;
   // "<port>,<hg>,<lun>" of each LU path of the LDEV, sorted.
   std::vector<std::string> PathsForTest(int ldev) const;
   // "<port>,<hg>:<name>:<hostMode>:<options>:<initiators>" of every host group, sorted.
   std::vector<std::string> HostGroupsForTest() const;
 
  private:
+  common::Reply Handle(const net::ServerRequest& request) override;
+  common::Reply FaultReply(int status) override;
+  common::Reply InternalError(const std::string& what) override;
+
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

@@ -24,7 +24,7 @@ TEST(OntapErrors, ParsesTheErrorBody) {
 TEST(OntapErrors, ClassAndMessage) {
   CallError dup = ErrorFromResponse("creating igroup xcopy-host-12-iscsi", "10.0.0.5", 409,
                                     R"({"error":{"message":"duplicate entry","code":"1","target":"name"}})");
-  EXPECT_TRUE(dup.already_exists());
+  EXPECT_TRUE(AlreadyExists(dup));
   EXPECT_EQ(dup.error_class(), ErrorClass::kTransient);
   std::string msg = dup.what();
   EXPECT_NE(msg.find("creating igroup xcopy-host-12-iscsi on ONTAP 10.0.0.5"), std::string::npos) << msg;
@@ -35,12 +35,12 @@ TEST(OntapErrors, ClassAndMessage) {
                                      R"({"error":{"message":"not authorized for that command","code":"6"}})");
   EXPECT_EQ(auth.error_class(), ErrorClass::kPrecondition);
   EXPECT_NE(std::string(auth.what()).find("STORAGE_PASSWORD"), std::string::npos);
-  EXPECT_FALSE(auth.already_exists());
+  EXPECT_FALSE(AlreadyExists(auth));
 
   EXPECT_EQ(ErrorFromResponse("x", "h", 503, "").error_class(), ErrorClass::kTransient);
   EXPECT_EQ(ErrorFromResponse("x", "h", 400, R"({"error":{"code":"2","message":"bad"}})").error_class(),
             ErrorClass::kPrecondition);
-  EXPECT_TRUE(ErrorFromResponse("x", "h", 404, "{}").not_found());
+  EXPECT_EQ(ErrorFromResponse("x", "h", 404, "{}").status(), 404);
   EXPECT_NE(
       std::string(ErrorFromResponse("x", "h", 502, "<html>Bad Gateway</html>").what()).find("Bad Gateway"),
       std::string::npos);
