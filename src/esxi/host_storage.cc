@@ -206,8 +206,14 @@ void HostStorage::RemoveDetached(std::string_view naa) {
 
 ScsiDevice HostStorage::WaitForDevice(std::string_view naa, std::stop_token stop, std::optional<int> lun_id) {
   std::optional<std::int64_t> max_lun;
-  if (lun_id) {
-    max_lun = IntSetting("/Disk/MaxLUN");
+  // Asked only when the first rescan did not bring the device (a LUN usually shows at once).
+  auto refuse_above_max_lun = [&] {
+    try {
+      max_lun = IntSetting("/Disk/MaxLUN");
+    } catch (const Error& e) {
+      if (e.error_class() == ErrorClass::kCancelled) throw;
+      return;
+    }
     if (max_lun && *lun_id >= *max_lun) {
       throw PreconditionError(
           "device " + std::string(naa) + " is mapped to " + esxcli_.host() + " as LUN id " +
@@ -217,7 +223,7 @@ ScsiDevice HostStorage::WaitForDevice(std::string_view naa, std::stop_token stop
           std::to_string(std::min<std::int64_t>(16384, std::max<std::int64_t>(2048, *lun_id + 1))) +
           "` (at most 16384), or have the array use lower LUN ids");
     }
-  }
+  };
   std::string last_status;
   for (int scan = 0;; ++scan) {
     if (stop.stop_requested()) throw CancelledError("waiting for device " + std::string(naa) + ": stopped");
@@ -241,6 +247,7 @@ ScsiDevice HostStorage::WaitForDevice(std::string_view naa, std::stop_token stop
                   {{"device", std::string(naa)}, {"error", e.what()}});
       }
     }
+    if (scan == 1 && lun_id) refuse_above_max_lun();
     if (scan >= options_.device_rescans) break;
     if (scan > 0 && !SleepUnlessStopped(options_.rescan_interval, stop))
       throw CancelledError("waiting for device " + std::string(naa) + ": stopped");

@@ -93,8 +93,8 @@ class HostStorage {
   // Waits until the host shows `naa` with status `on`, rescanning all adapters in between (at most
   // device_rescans times, rescan_interval apart). A device left `off` or `dead timeout` by an
   // earlier run on the same LUN is forgotten (`device detached remove`) and rescanned. When the
-  // caller knows the LUN id the array gave the mapping, an id at or above the host's
-  // `/Disk/MaxLUN` fails at once: ESXi never scans such ids. Throws kPrecondition when the device
+  // caller knows the LUN id the array gave the mapping and the first rescan did not bring the
+  // device, an id at or above the host's `/Disk/MaxLUN` fails at once: ESXi never scans such ids. Throws kPrecondition when the device
   // does not show up, naming the LUN, the adapters' paths and `/Disk/MaxLUN`; kCancelled on stop.
   ScsiDevice WaitForDevice(std::string_view naa, std::stop_token stop,
                            std::optional<int> lun_id = std::nullopt);

@@ -31,6 +31,9 @@ struct Lun {
   std::string naa;     // the ESXi device name: naa.… or eui.…, lower case; may be filled by Map
   uint64_t size_bytes = 0;
   Protocol protocol = Protocol::kUnknown;
+  // Filled by Map: the LUN number the group's hosts see the LUN at (the highest when its paths
+  // differ); -1 when the array does not say. ESXi ignores LUN numbers at or above Disk.MaxLUN.
+  int host_lun_id = -1;
 };
 
 // A set of host initiators the array presents LUNs to (ONTAP igroup, Pure host, 3PAR host set…).
@@ -65,7 +68,7 @@ class StorageArray {
   virtual std::vector<std::string> ListMappings(const Lun& lun) = 0;
 
   // Presents the LUN to the group; already mapped is success. Returns the LUN, with `naa` filled in
-  // for vendors that only know it after mapping.
+  // for vendors that only know it after mapping, and `host_lun_id` where the array tells it.
   virtual Lun Map(const Lun& lun, const std::string& group) = 0;
 
   // Removes the mapping; not mapped is success.

@@ -104,7 +104,8 @@ TEST_F(OntapClientTest, MapListUnmapWritesAndRemovesSanEntries) {
 
   Lun mapped = array.Map(lun, host.name);
   EXPECT_EQ(mapped.naa, lun_.naa);
-  array.Map(lun, host.name);  // already mapped: no second mapping
+  EXPECT_EQ(mapped.host_lun_id, 0) << "the LUN number ONTAP gave the mapping";
+  EXPECT_EQ(array.Map(lun, host.name).host_lun_id, 0) << "already mapped: read from the mapping";
   EXPECT_EQ(sim_->RequestCountForTest("POST", "/api/protocols/san/lun-maps"), 2);
   array.Map(lun, fc.name);
   // Three mappings, two per page: the client follows _links.next.
@@ -129,6 +130,7 @@ TEST_F(OntapClientTest, MapListUnmapWritesAndRemovesSanEntries) {
   Lun other = array.Map(by_name, host.name);
   EXPECT_EQ(other.naa, other_.naa);
   EXPECT_EQ(SanJson(kIqn1, other_.naa)["lunId"], 1);
+  EXPECT_EQ(other.host_lun_id, 1);
 
   array.Unmap(lun, host.name);
   EXPECT_FALSE(fs::exists(SanEntry(kIqn1, lun.naa)));

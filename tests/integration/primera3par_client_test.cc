@@ -154,7 +154,8 @@ TEST_F(Primera3parClientTest, MapListUnmapWritesAndRemovesSanEntriesWithAFreeLun
 
   Lun mapped = array.Map(lun, g.name);
   EXPECT_EQ(mapped.naa, vol_.naa);
-  array.Map(lun, g.name);  // already exported: nothing new
+  EXPECT_EQ(mapped.host_lun_id, 2) << "the free LUN id the export was made with";
+  EXPECT_EQ(array.Map(lun, g.name).host_lun_id, 2) << "already exported: read from the VLUN";
   EXPECT_EQ(sim_->RequestCountForTest("POST", "/api/v1/vluns"), 1);
   EXPECT_EQ(sim_->VlunsForTest(lun.name), (std::vector<std::string>{"set:k8s-nodes:1", g.name + ":2"}));
   EXPECT_EQ(array.ListMappings(lun), (std::vector<std::string>{"set:k8s-nodes", g.name}));

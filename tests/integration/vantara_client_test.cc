@@ -155,6 +155,7 @@ TEST_F(VantaraClientTest, MapListUnmapThroughJobsWithSanEntries) {
 
   Lun mapped = array.Map(lun, g.name);
   EXPECT_EQ(mapped.naa, ldev_.naa);
+  EXPECT_EQ(mapped.host_lun_id, 0) << "the LUN number of the new LU paths";
   EXPECT_GE(sim_->RequestCountForTest(
                 "GET", "/ConfigurationManager/v1/objects/storages/" + sim_->storage_device_id() + "/jobs/"),
             2)

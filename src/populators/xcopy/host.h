@@ -15,7 +15,8 @@ class HostStorage {
   virtual ~HostStorage() = default;
   // Rescans until the host shows `naa` attached (`on`); a device left `off`/`dead timeout` by an
   // earlier run is forgotten and rescanned. kPrecondition when it never shows, kCancelled on stop.
-  virtual void WaitForDevice(const std::string& naa, std::stop_token stop) = 0;
+  // `lun_id`: the LUN number the array mapped it at, -1 when unknown.
+  virtual void WaitForDevice(const std::string& naa, int lun_id, std::stop_token stop) = 0;
   // Device off, wait until off, detached remove. A device the host does not know is done.
   virtual void DetachDevice(const std::string& naa) = 0;
   // `storage core adapter rescan -t delete -A <adapter>` after the array unmapped the LUN.

@@ -14,7 +14,9 @@ class EsxiHostStorage final : public HostStorage {
  public:
   explicit EsxiHostStorage(std::unique_ptr<esxi::EsxcliRunner> runner, esxi::HostStorageOptions options = {})
       : runner_(std::move(runner)), storage_(*runner_, options) {}
-  void WaitForDevice(const std::string& naa, std::stop_token stop) override { storage_.WaitForDevice(naa, stop); }
+  void WaitForDevice(const std::string& naa, int lun_id, std::stop_token stop) override {
+    storage_.WaitForDevice(naa, stop, lun_id >= 0 ? std::optional<int>(lun_id) : std::nullopt);
+  }
   void DetachDevice(const std::string& naa) override { storage_.DetachDevice(naa); }
   void RescanDeadPaths(const std::string& adapter) override { storage_.RescanDeadPaths(adapter); }
   esxi::EsxcliRunner& runner() { return *runner_; }

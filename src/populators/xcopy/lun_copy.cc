@@ -194,7 +194,7 @@ void LunCopy::Run(std::stop_token stop) {
             std::stop_callback a(lease, [&] { both.request_stop(); });
             std::stop_callback b(stop, [&] { both.request_stop(); });
             try {
-              deps_.host->WaitForDevice(lun.naa, both.get_token());
+              deps_.host->WaitForDevice(lun.naa, lun.host_lun_id, both.get_token());
             } catch (const Error& e) {
               if (e.error_class() != ErrorClass::kCancelled || stop.stop_requested()) throw;
               throw TransientError("lost the lease on ESXi host " + target_.host_id + " (Lease esxi-lock-" +

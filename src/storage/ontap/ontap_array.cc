@@ -203,23 +203,29 @@ Lun OntapArray::Map(const Lun& lun, const std::string& group) {
                                                                      {"lun.name", lun.name},
                                                                      {"igroup.name", group},
                                                                      {"fields", "logical_unit_number"}});
-  if (!rest_.GetRecords(lookup, what).empty()) return out;
+  auto lun_number = [](const json& record) {
+    auto it = record.find("logical_unit_number");
+    return it != record.end() && it->is_number_integer() ? it->get<int>() : -1;
+  };
+  if (auto existing = rest_.GetRecords(lookup, what); !existing.empty()) {
+    out.host_lun_id = lun_number(existing.front());
+    return out;
+  }
   json body = {{"igroup", {{"name", group}}},
                {"lun", {{"name", lun.name}, {"uuid", out.id}}},
                {"svm", {{"uuid", svm_uuid()}}}};
   try {
     json resp = rest_.Post("/api/protocols/san/lun-maps?return_records=true", body, what);
-    std::string lun_id;
-    if (resp.contains("records") && resp["records"].is_array() && !resp["records"].empty() &&
-        resp["records"][0].contains("logical_unit_number")) {
-      lun_id = resp["records"][0]["logical_unit_number"].dump();
-    }
+    if (resp.contains("records") && resp["records"].is_array() && !resp["records"].empty())
+      out.host_lun_id = lun_number(resp["records"][0]);
     log::Info("storage.ontap", "mapped LUN",
-              {{"lun", lun.name}, {"igroup", group}, {"lunId", lun_id}, {"array", rest_.host()}});
+              {{"lun", lun.name}, {"igroup", group}, {"lunId", out.host_lun_id}, {"array", rest_.host()}});
   } catch (const CallError& e) {
     if (!AlreadyExists(e)) throw;
     // A 409 may also mean "LUN id in use": only an existing mapping counts as success.
-    if (rest_.GetRecords(lookup, what).empty()) throw;
+    auto existing = rest_.GetRecords(lookup, what);
+    if (existing.empty()) throw;
+    out.host_lun_id = lun_number(existing.front());
   }
   return out;
 }

@@ -356,8 +356,12 @@ std::vector<std::string> Primera3parArray::HostsOfGroup(const std::string& group
 Lun Primera3parArray::Map(const Lun& lun, const std::string& group) {
   const std::string what = "exporting volume " + lun.name + " to " + group;
   Lun out = lun;
+  auto exported = [&](const json& v) {
+    if (v.contains("lun") && v["lun"].is_number_integer()) out.host_lun_id = v["lun"].get<int>();
+    return out;
+  };
   for (const auto& v : Vluns(lun.name)) {
-    if (VlunTarget(v) == group) return out;  // already exported
+    if (VlunTarget(v) == group) return exported(v);  // already exported
   }
   // LUN ids are per host: the id must be free on every host the export reaches, whether that host's
   // other VLUNs come from host exports or from exports to any host set it is in. Those are asked for
@@ -391,12 +395,13 @@ Lun Primera3parArray::Map(const Lun& lun, const std::string& group) {
       rest_.Call(common::Post("/api/v1/vluns", body), what);
       log::Info("storage.primera3par", "exported volume",
                 {{"volume", lun.name}, {"to", group}, {"lun", id}, {"array", rest_.host()}});
+      out.host_lun_id = id;  // free on every host of the group, so Primera's autoLun keeps it too
       return out;
     } catch (const CallError& e) {
       if (e.status() != 409) throw;
       // Exported meanwhile (an earlier attempt whose answer was lost), or the id was taken.
       for (const auto& v : Vluns(lun.name)) {
-        if (VlunTarget(v) == group) return out;
+        if (VlunTarget(v) == group) return exported(v);
       }
       used.insert(id);
     }

@@ -484,9 +484,18 @@ Lun VantaraArray::Map(const Lun& lun, const std::string& group) {
               {{"ldev", ldev_id}, {"hostGroup", ref.Id()}, {"array", rest_.host()}});
   }
   Lun out = lun;
+  // The LU paths as they are now: their LUN numbers (the host sees the highest of the group's), and
+  // the LDEV's NAA id, which some releases report only once the LDEV has a path.
+  ldev = Ldev(ldev_id, "looking up " + lun.name);
+  for (const auto& ref : ParseGroup(group)) {
+    for (const auto& p : ldev.value("ports", json::array())) {
+      if (Str(p, "portId") == ref.port && p.value("hostGroupNumber", -1) == ref.number && p.contains("lun") &&
+          p["lun"].is_number_integer())
+        out.host_lun_id = std::max(out.host_lun_id, p["lun"].get<int>());
+    }
+  }
   if (out.naa.empty()) {
-    // The LDEV's NAA id, which some releases report only once the LDEV has a path.
-    std::string naa = Str(Ldev(ldev_id, "looking up " + lun.name), "naaId");
+    std::string naa = Str(ldev, "naaId");
     if (naa.empty()) {
       throw TransientError("Vantara " + rest_.host() + " reports no naaId for " + lun.name +
                            " after mapping it");

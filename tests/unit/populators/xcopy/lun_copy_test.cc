@@ -134,6 +134,7 @@ class FakeArray : public storage::StorageArray {
     j_.After("array.Map " + group);
     storage::Lun out = lun;
     out.naa = naa_on_map;
+    out.host_lun_id = lun_id_on_map;
     return out;
   }
   void Unmap(const storage::Lun& lun, const std::string& group) override {
@@ -155,6 +156,8 @@ class FakeArray : public storage::StorageArray {
   }
 
   std::string naa_on_map = kNaa;
+
+  int lun_id_on_map = 3;
   bool unmap_drops_all = false;
 
  private:
@@ -529,6 +532,21 @@ TEST_F(LunCopyTest, ADeviceThatNeverShowsIsCleanedUpOnHostAndArray) {
   EXPECT_LT(std::find(events.begin(), events.end(), "lease.release"),
             std::find(events.begin(), events.end(), "array.Unmap " + std::string(kGroup)))
       << "the lease is released before the cleanup";
+  ExpectNothingLeft(false);
+}
+
+// The array mapped the LUN at an id the host never scans (Disk.MaxLUN 1024 here): said after the
+// first rescan, naming the setting, instead of after every rescan; cleaned up like any failure.
+TEST_F(LunCopyTest, ALunIdAtOrAboveDiskMaxLunIsRefusedAfterOneRescan) {
+  host.visible_after = 1000;
+  array.lun_id_on_map = 1500;
+  auto e = Run();
+  ASSERT_TRUE(e.has_value());
+  EXPECT_EQ(e->error_class(), ErrorClass::kPrecondition);
+  EXPECT_NE(std::string(e->what()).find("as LUN id 1500, at or above the host's Disk.MaxLUN (1024)"), std::string::npos)
+      << e->what();
+  EXPECT_EQ(journal.Only({"esxcli storage core adapter rescan -t add"}).size(), 1u);
+  EXPECT_EQ(journal.Only({"array.Unmap"}), std::vector<std::string>{"array.Unmap " + std::string(kGroup)});
   ExpectNothingLeft(false);
 }
 
