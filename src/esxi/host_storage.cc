@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "core/log.h"
+#include "core/text.h"
 #include "esxi/retry.h"
 
 namespace hoist::esxi {
@@ -37,12 +38,6 @@ ScsiDevice DeviceFromRow(const EsxcliOutput& out, std::size_t i) {
   return d;
 }
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 }  // namespace
 
 HostStorage::HostStorage(EsxcliRunner& esxcli, HostStorageOptions options)
@@ -63,7 +58,7 @@ std::optional<ScsiDevice> HostStorage::FindDevice(std::string_view naa) {
           throw;
         }
         for (std::size_t i = 0; i < out.rows.size(); ++i) {
-          if (Lower(out.Field(i, "Device")) == Lower(naa)) return DeviceFromRow(out, i);
+          if (AsciiLower(out.Field(i, "Device")) == AsciiLower(naa)) return DeviceFromRow(out, i);
         }
         return std::nullopt;
       });

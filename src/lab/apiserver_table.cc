@@ -2,6 +2,8 @@
 
 #include <ctime>
 
+#include "core/text.h"
+
 namespace hoist::lab {
 namespace {
 
@@ -79,11 +81,6 @@ std::string AccessModes(const json& modes) {
   return out;
 }
 
-std::string Lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 std::string OrNone(std::string s) { return s.empty() ? "<none>" : s; }
 std::string OrUnset(std::string s) { return s.empty() ? "<unset>" : s; }
 
@@ -97,7 +94,8 @@ bool FilterMatches(const json& item, const std::string& expr) {
   std::string rhs = expr.substr(eq + 2);
   while (!lhs.empty() && lhs.back() == ' ') lhs.pop_back();
   while (!rhs.empty() && rhs.front() == ' ') rhs.erase(0, 1);
-  if (rhs.size() < 2 || (rhs.front() != '"' && rhs.front() != '\'') || rhs.back() != rhs.front()) return false;
+  if (rhs.size() < 2 || (rhs.front() != '"' && rhs.front() != '\'') || rhs.back() != rhs.front())
+    return false;
   json v = JsonPathValue(item, lhs);
   return v.is_string() && v.get<std::string>() == rhs.substr(1, rhs.size() - 2);
 }
@@ -304,7 +302,8 @@ json Cells(const ResourceType& t, const json& o, int64_t now) {
       cells.push_back(phase);
       cells.push_back(Str(o, {"spec", "volumeName"}));
       cells.push_back(bound ? Str(o, {"status", "capacity", "storage"}) : "");
-      cells.push_back(bound ? AccessModes(o.value("status", json::object()).value("accessModes", json::array())) : "");
+      cells.push_back(
+          bound ? AccessModes(o.value("status", json::object()).value("accessModes", json::array())) : "");
       cells.push_back(Str(o, {"spec", "storageClassName"}));
       cells.push_back(OrUnset(Str(o, {"spec", "volumeAttributesClassName"})));
       cells.push_back(age);
@@ -345,7 +344,8 @@ json Cells(const ResourceType& t, const json& o, int64_t now) {
       std::string selector;
       const json selector_map = spec.value("selector", json::object());
       for (const auto& [sk, sv] : selector_map.items()) {
-        selector += (selector.empty() ? "" : ",") + sk + "=" + (sv.is_string() ? sv.get<std::string>() : sv.dump());
+        selector +=
+            (selector.empty() ? "" : ",") + sk + "=" + (sv.is_string() ? sv.get<std::string>() : sv.dump());
       }
       cells.push_back(spec.value("type", "ClusterIP"));
       cells.push_back(OrNone(spec.value("clusterIP", "")));
@@ -377,9 +377,10 @@ json Cells(const ResourceType& t, const json& o, int64_t now) {
       std::string last = Str(o, {"lastTimestamp"});
       if (last.empty()) last = Str(o, {"eventTime"});
       if (last.empty()) last = Str(o, {"metadata", "creationTimestamp"});
-      cells = json::array({AgeSince(last, now), Str(o, {"type"}), Str(o, {"reason"}),
-                           Lower(Str(o, {"involvedObject", "kind"})) + "/" + Str(o, {"involvedObject", "name"}),
-                           Str(o, {"message"})});
+      cells = json::array(
+          {AgeSince(last, now), Str(o, {"type"}), Str(o, {"reason"}),
+           AsciiLower(Str(o, {"involvedObject", "kind"})) + "/" + Str(o, {"involvedObject", "name"}),
+           Str(o, {"message"})});
       return cells;
     }
   } else if (k == "StorageClass") {
@@ -399,7 +400,8 @@ json Cells(const ResourceType& t, const json& o, int64_t now) {
     if (last.empty()) last = Str(o, {"eventTime"});
     if (last.empty()) last = Str(o, {"metadata", "creationTimestamp"});
     cells = json::array({AgeSince(last, now), Str(o, {"type"}), Str(o, {"reason"}),
-                         Lower(Str(o, {"regarding", "kind"})) + "/" + Str(o, {"regarding", "name"}), Str(o, {"note"})});
+                         AsciiLower(Str(o, {"regarding", "kind"})) + "/" + Str(o, {"regarding", "name"}),
+                         Str(o, {"note"})});
     return cells;
   }
   cells.push_back(age);
@@ -413,14 +415,17 @@ std::string AgeSince(const std::string& rfc3339, int64_t now) {
   return HumanDuration(now - ParseTime(rfc3339));
 }
 
-json MakeTable(const ResourceType& type, const std::vector<json>& items, int64_t now, const std::string& include_object,
-               bool with_column_definitions) {
+json MakeTable(const ResourceType& type, const std::vector<json>& items, int64_t now,
+               const std::string& include_object, bool with_column_definitions) {
   std::vector<Column> cols;
   Columns(type, &cols);
   json defs = json::array();
   if (with_column_definitions) {
     for (const auto& c : cols) {
-      defs.push_back({{"name", c.name}, {"type", c.type}, {"format", c.format}, {"description", c.description},
+      defs.push_back({{"name", c.name},
+                      {"type", c.type},
+                      {"format", c.format},
+                      {"description", c.description},
                       {"priority", c.priority}});
     }
   }
@@ -431,7 +436,8 @@ json MakeTable(const ResourceType& type, const std::vector<json>& items, int64_t
       row["object"] = o;
     } else if (include_object != "None") {
       json meta = o.value("metadata", json::object());
-      row["object"] = {{"kind", "PartialObjectMetadata"}, {"apiVersion", "meta.k8s.io/v1"}, {"metadata", meta}};
+      row["object"] = {
+          {"kind", "PartialObjectMetadata"}, {"apiVersion", "meta.k8s.io/v1"}, {"metadata", meta}};
     }
     rows.push_back(std::move(row));
   }

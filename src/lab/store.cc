@@ -14,6 +14,7 @@
 #include <unordered_map>
 
 #include "core/log.h"
+#include "core/text.h"
 #include "lab/patch.h"
 #include "lab/persist.h"
 #include "lab/selector.h"
@@ -26,7 +27,7 @@ namespace hoist::lab {
 namespace {
 ErrorClass ClassForCode(int code) {
   return (code == 409 || code == 410 || code == 429 || code >= 500) ? ErrorClass::kTransient
-                                                                      : ErrorClass::kPrecondition;
+                                                                    : ErrorClass::kPrecondition;
 }
 
 // "persistentvolumeclaims" → group "" resource; "leases.coordination.k8s.io" → split.
@@ -38,12 +39,15 @@ void SplitGroupResource(std::string_view gr, std::string* resource, std::string*
 }  // namespace
 
 StatusError::StatusError(int code, std::string reason, std::string message, Json details)
-    : hoist::Error(ClassForCode(code), message), code_(code), reason_(std::move(reason)),
+    : hoist::Error(ClassForCode(code), message),
+      code_(code),
+      reason_(std::move(reason)),
       details_(std::move(details)) {}
 
 Json StatusError::ToStatus() const {
-  Json s = {{"kind", "Status"}, {"apiVersion", "v1"}, {"metadata", Json::object()}, {"status", "Failure"},
-            {"message", what()},  {"reason", reason_},  {"code", code_}};
+  Json s = {{"kind", "Status"},    {"apiVersion", "v1"}, {"metadata", Json::object()},
+            {"status", "Failure"}, {"message", what()},  {"reason", reason_},
+            {"code", code_}};
   if (!details_.empty()) s["details"] = details_;
   return s;
 }
@@ -53,7 +57,8 @@ StatusError StatusError::NotFound(std::string_view group_resource, std::string_v
   SplitGroupResource(group_resource, &resource, &group);
   Json d = {{"name", name}, {"kind", resource}};
   if (!group.empty()) d["group"] = group;
-  return StatusError(404, "NotFound", std::string(group_resource) + " \"" + std::string(name) + "\" not found", d);
+  return StatusError(404, "NotFound",
+                     std::string(group_resource) + " \"" + std::string(name) + "\" not found", d);
 }
 
 StatusError StatusError::AlreadyExists(std::string_view group_resource, std::string_view name) {
@@ -65,7 +70,8 @@ StatusError StatusError::AlreadyExists(std::string_view group_resource, std::str
                      std::string(group_resource) + " \"" + std::string(name) + "\" already exists", d);
 }
 
-StatusError StatusError::Conflict(std::string_view group_resource, std::string_view name, std::string_view why) {
+StatusError StatusError::Conflict(std::string_view group_resource, std::string_view name,
+                                  std::string_view why) {
   std::string resource, group;
   SplitGroupResource(group_resource, &resource, &group);
   Json d = {{"name", name}, {"kind", resource}};
@@ -94,7 +100,9 @@ StatusError StatusError::BadRequest(std::string message) {
   return StatusError(400, "BadRequest", std::move(message));
 }
 StatusError StatusError::Gone(std::string message) { return StatusError(410, "Gone", std::move(message)); }
-StatusError StatusError::Expired(std::string message) { return StatusError(410, "Expired", std::move(message)); }
+StatusError StatusError::Expired(std::string message) {
+  return StatusError(410, "Expired", std::move(message));
+}
 StatusError StatusError::MethodNotAllowed(std::string message) {
   return StatusError(405, "MethodNotAllowed", std::move(message));
 }
@@ -183,8 +191,8 @@ bool IsDns1123Subdomain(std::string_view s) {
     if (label.empty()) return false;
     for (size_t i = 0; i < label.size(); ++i) {
       char c = label[i];
-      bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                (c == '-' && i != 0 && i + 1 != label.size());
+      bool ok =
+          (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (c == '-' && i != 0 && i + 1 != label.size());
       if (!ok) return false;
     }
     if (dot == std::string_view::npos) return true;
@@ -215,12 +223,6 @@ std::string TypeKey(const ResourceType& t) { return TypeKey(t.group, t.resource)
 
 std::string ObjKey(std::string_view ns, std::string_view name) {
   return ns.empty() ? std::string(name) : std::string(ns) + "/" + std::string(name);
-}
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), ::tolower);
-  return out;
 }
 
 std::string Base64(std::string_view in) {
@@ -256,13 +258,20 @@ std::string Unbase64(std::string_view in) {
   int bits = 0;
   for (char c : in) {
     int v;
-    if (c >= 'A' && c <= 'Z') v = c - 'A';
-    else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
-    else if (c >= '0' && c <= '9') v = c - '0' + 52;
-    else if (c == '+' || c == '-') v = 62;
-    else if (c == '/' || c == '_') v = 63;
-    else if (c == '=') break;
-    else throw StatusError::BadRequest("invalid continue token");
+    if (c >= 'A' && c <= 'Z')
+      v = c - 'A';
+    else if (c >= 'a' && c <= 'z')
+      v = c - 'a' + 26;
+    else if (c >= '0' && c <= '9')
+      v = c - '0' + 52;
+    else if (c == '+' || c == '-')
+      v = 62;
+    else if (c == '/' || c == '_')
+      v = 63;
+    else if (c == '=')
+      break;
+    else
+      throw StatusError::BadRequest("invalid continue token");
     buf = (buf << 6) | v;
     bits += 6;
     if (bits >= 8) {
@@ -314,10 +323,16 @@ class WatcherImpl : public WatchStream {
   WatcherImpl(std::string type_key, std::string ns, LabelSelector labels, FieldSelector fields,
               std::string name, bool bookmarks, std::chrono::milliseconds bookmark_interval,
               std::shared_ptr<std::atomic<int64_t>> current_rv, std::string api_version, std::string kind)
-      : type_key_(std::move(type_key)), ns_(std::move(ns)), labels_(std::move(labels)),
-        fields_(std::move(fields)), name_(std::move(name)), bookmarks_(bookmarks),
-        bookmark_interval_(bookmark_interval), current_rv_(std::move(current_rv)),
-        api_version_(std::move(api_version)), kind_(std::move(kind)),
+      : type_key_(std::move(type_key)),
+        ns_(std::move(ns)),
+        labels_(std::move(labels)),
+        fields_(std::move(fields)),
+        name_(std::move(name)),
+        bookmarks_(bookmarks),
+        bookmark_interval_(bookmark_interval),
+        current_rv_(std::move(current_rv)),
+        api_version_(std::move(api_version)),
+        kind_(std::move(kind)),
         last_sent_(std::chrono::steady_clock::now()) {}
 
   std::optional<WatchEvent> Next(std::chrono::milliseconds timeout) override {
@@ -424,7 +439,7 @@ std::optional<ResourceType> TypeFromCrd(const Json& crd) {
   t.resource = names.value("plural", "");
   t.kind = names.value("kind", "");
   if (t.group.empty() || t.resource.empty() || t.kind.empty()) return std::nullopt;
-  t.singular = names.value("singular", Lower(t.kind));
+  t.singular = names.value("singular", AsciiLower(t.kind));
   if (auto it = names.find("shortNames"); it != names.end() && it->is_array()) {
     for (auto& s : *it) t.short_names.push_back(s.get<std::string>());
   }
@@ -454,11 +469,12 @@ std::optional<ResourceType> TypeFromCrd(const Json& crd) {
 }  // namespace
 
 struct Store::Impl {
-  explicit Impl(StoreOptions o) : options(std::move(o)), current_rv(std::make_shared<std::atomic<int64_t>>(0)) {}
+  explicit Impl(StoreOptions o)
+      : options(std::move(o)), current_rv(std::make_shared<std::atomic<int64_t>>(0)) {}
 
   StoreOptions options;
   mutable std::shared_mutex mu;
-  std::map<std::string, ResourceType> types;  // by type key
+  std::map<std::string, ResourceType> types;                     // by type key
   std::map<std::string, std::map<std::string, ObjPtr>> objects;  // type key → "ns/name" → object
   int64_t rv = 0;
   std::shared_ptr<std::atomic<int64_t>> current_rv;
@@ -606,7 +622,8 @@ struct Store::Impl {
         objects[tkey][okey] = obj;
         IndexAdd(tkey, okey, *obj);
       }
-      for (const auto& r : loaded.snapshot.value("events", Json::array())) events.push_back(EventFromRecord(r));
+      for (const auto& r : loaded.snapshot.value("events", Json::array()))
+        events.push_back(EventFromRecord(r));
     }
     for (const auto& r : loaded.records) {
       Event e = EventFromRecord(r);
@@ -706,7 +723,8 @@ struct Store::Impl {
       // stringData is write-only: merged into data, base64-encoded.
       if (auto sd = obj.find("stringData"); sd != obj.end()) {
         if (sd->is_object()) {
-          for (auto& [k, v] : sd->items()) obj["data"][k] = Base64(v.is_string() ? v.get<std::string>() : v.dump());
+          for (auto& [k, v] : sd->items())
+            obj["data"][k] = Base64(v.is_string() ? v.get<std::string>() : v.dump());
         }
         obj.erase("stringData");
       }
@@ -715,8 +733,9 @@ struct Store::Impl {
       auto t = TypeFromCrd(obj);
       std::string name = MetaString(obj, "name");
       if (!t) {
-        throw StatusError::Invalid("CustomResourceDefinition", name, "spec",
-                                   "spec.group, spec.names.plural, spec.names.kind and spec.versions are required");
+        throw StatusError::Invalid(
+            "CustomResourceDefinition", name, "spec",
+            "spec.group, spec.names.plural, spec.names.kind and spec.versions are required");
       }
       if (name != t->resource + "." + t->group) {
         throw StatusError::Invalid("CustomResourceDefinition", name, "metadata.name",
@@ -726,16 +745,18 @@ struct Store::Impl {
   }
 
   void ValidateName(const ResourceType& type, const std::string& name) {
-    bool ok = type.kind == "Namespace" && type.group.empty() ? IsDns1123Label(name) : IsDns1123Subdomain(name);
+    bool ok =
+        type.kind == "Namespace" && type.group.empty() ? IsDns1123Label(name) : IsDns1123Subdomain(name);
     if (!ok) {
-      std::string why = type.kind == "Namespace" && type.group.empty()
-                            ? "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or "
-                              "'-', and must start and end with an alphanumeric character (e.g. 'my-name',  or "
-                              "'123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')"
-                            : "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, "
-                              "'-' or '.', and must start and end with an alphanumeric character (e.g. "
-                              "'example.com', regex used for validation is "
-                              "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
+      std::string why =
+          type.kind == "Namespace" && type.group.empty()
+              ? "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or "
+                "'-', and must start and end with an alphanumeric character (e.g. 'my-name',  or "
+                "'123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')"
+              : "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, "
+                "'-' or '.', and must start and end with an alphanumeric character (e.g. "
+                "'example.com', regex used for validation is "
+                "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
       throw StatusError::Invalid(type.kind, name, "metadata.name", why);
     }
   }
@@ -748,15 +769,18 @@ struct Store::Impl {
       throw StatusError(403, "Forbidden",
                         type.resource + " is forbidden: unable to create new content in namespace " + ns +
                             " because it is being terminated",
-                        {{"kind", type.resource}, {"causes", Json::array({{{"reason", "NamespaceTerminating"},
-                                                                            {"message", "namespace " + ns + " is being terminated"},
-                                                                            {"field", "metadata.namespace"}}})}});
+                        {{"kind", type.resource},
+                         {"causes", Json::array({{{"reason", "NamespaceTerminating"},
+                                                  {"message", "namespace " + ns + " is being terminated"},
+                                                  {"field", "metadata.namespace"}}})}});
     }
   }
 
   std::string NsFor(const ResourceType& type, std::string_view ns) {
     if (!type.namespaced) return "";
-    if (ns.empty()) throw StatusError::BadRequest("the server could not find the requested resource (namespace is required)");
+    if (ns.empty())
+      throw StatusError::BadRequest(
+          "the server could not find the requested resource (namespace is required)");
     return std::string(ns);
   }
 
@@ -770,7 +794,8 @@ struct Store::Impl {
     if (type.namespaced) {
       std::string ons = meta.value("namespace", "");
       if (!ons.empty() && ons != ns) {
-        throw StatusError::BadRequest("the namespace of the provided object does not match the namespace sent on the request");
+        throw StatusError::BadRequest(
+            "the namespace of the provided object does not match the namespace sent on the request");
       }
       meta["namespace"] = ns;
     } else {
@@ -782,8 +807,13 @@ struct Store::Impl {
     if (name.empty()) {
       std::string gen = meta.value("generateName", "");
       if (gen.empty()) {
-        throw StatusError(422, "Invalid", type.kind + ".\"\" is invalid: metadata.name: Required value: name or generateName is required",
-                          {{"kind", type.kind}, {"causes", Json::array({{{"reason", "FieldValueRequired"}, {"message", "Required value: name or generateName is required"}, {"field", "metadata.name"}}})}});
+        throw StatusError(
+            422, "Invalid",
+            type.kind + ".\"\" is invalid: metadata.name: Required value: name or generateName is required",
+            {{"kind", type.kind},
+             {"causes", Json::array({{{"reason", "FieldValueRequired"},
+                                      {"message", "Required value: name or generateName is required"},
+                                      {"field", "metadata.name"}}})}});
       }
       generated = true;
       for (int i = 0; i < 16; ++i) {
@@ -795,7 +825,9 @@ struct Store::Impl {
     CheckNamespace(type, ns);
     std::string okey = ObjKey(ns, name);
     if (Find(tkey, okey)) {
-      if (generated) throw StatusError(409, "AlreadyExists", "could not generate a unique name for " + type.GroupResource());
+      if (generated)
+        throw StatusError(409, "AlreadyExists",
+                          "could not generate a unique name for " + type.GroupResource());
       throw StatusError::AlreadyExists(type.GroupResource(), name);
     }
     obj["apiVersion"] = type.ApiVersion();
@@ -815,19 +847,23 @@ struct Store::Impl {
       auto t = TypeFromCrd(obj);
       for (const auto& [k, existing] : types) {
         if (k != TypeKey(*t) && existing.group == t->group && existing.kind == t->kind) {
-          throw StatusError::Invalid("CustomResourceDefinition", name, "spec.names.kind", "kind already in use");
+          throw StatusError::Invalid("CustomResourceDefinition", name, "spec.names.kind",
+                                     "kind already in use");
         }
       }
       std::vector<std::string> stored = {t->version};
-      obj["status"] = {
-          {"acceptedNames", obj["spec"]["names"]},
-          {"storedVersions", stored},
-          {"conditions",
-           Json::array({{{"type", "NamesAccepted"}, {"status", "True"}, {"reason", "NoConflicts"},
-                         {"message", "no conflicts found"}, {"lastTransitionTime", NowRfc3339(Now())}},
-                        {{"type", "Established"}, {"status", "True"}, {"reason", "InitialNamesAccepted"},
-                         {"message", "the initial names have been accepted"},
-                         {"lastTransitionTime", NowRfc3339(Now())}}})}};
+      obj["status"] = {{"acceptedNames", obj["spec"]["names"]},
+                       {"storedVersions", stored},
+                       {"conditions", Json::array({{{"type", "NamesAccepted"},
+                                                    {"status", "True"},
+                                                    {"reason", "NoConflicts"},
+                                                    {"message", "no conflicts found"},
+                                                    {"lastTransitionTime", NowRfc3339(Now())}},
+                                                   {{"type", "Established"},
+                                                    {"status", "True"},
+                                                    {"reason", "InitialNamesAccepted"},
+                                                    {"message", "the initial names have been accepted"},
+                                                    {"lastTransitionTime", NowRfc3339(Now())}}})}};
     }
     if (opts.dry_run) {
       obj["metadata"]["resourceVersion"] = "";
@@ -852,8 +888,8 @@ struct Store::Impl {
     return c;
   }
 
-  Json UpdateLocked(const ResourceType& type, std::string_view ns_in, std::string_view name, Json obj, bool status,
-                    const WriteOptions& opts) {
+  Json UpdateLocked(const ResourceType& type, std::string_view ns_in, std::string_view name, Json obj,
+                    bool status, const WriteOptions& opts) {
     if (!obj.is_object()) throw StatusError::BadRequest("the body of the request was not a JSON object");
     std::string ns = NsFor(type, ns_in);
     std::string tkey = TypeKey(type);
@@ -865,26 +901,28 @@ struct Store::Impl {
     if (!meta.is_object()) throw StatusError::BadRequest("metadata must be an object");
     std::string oname = meta.value("name", "");
     if (!oname.empty() && oname != name) {
-      throw StatusError::BadRequest("the name of the object (" + oname + ") does not match the name on the URL (" +
-                                    std::string(name) + ")");
+      throw StatusError::BadRequest("the name of the object (" + oname +
+                                    ") does not match the name on the URL (" + std::string(name) + ")");
     }
     if (type.namespaced) {
       std::string ons = meta.value("namespace", "");
       if (!ons.empty() && ons != ns) {
-        throw StatusError::BadRequest("the namespace of the provided object does not match the namespace sent on the request");
+        throw StatusError::BadRequest(
+            "the namespace of the provided object does not match the namespace sent on the request");
       }
     }
     std::string want_rv = meta.value("resourceVersion", "");
     const Json& old_meta = Meta(*old);
     if (!want_rv.empty() && want_rv != old_meta.value("resourceVersion", "")) {
-      throw StatusError::Conflict(type.GroupResource(), name,
-                                  "the object has been modified; please apply your changes to the latest version and try again");
+      throw StatusError::Conflict(
+          type.GroupResource(), name,
+          "the object has been modified; please apply your changes to the latest version and try again");
     }
     std::string want_uid = meta.value("uid", "");
     if (!want_uid.empty() && want_uid != old_meta.value("uid", "")) {
       throw StatusError::Conflict(type.GroupResource(), name,
-                                  "Precondition failed: UID in precondition: " + want_uid + ", UID in object meta: " +
-                                      old_meta.value("uid", ""));
+                                  "Precondition failed: UID in precondition: " + want_uid +
+                                      ", UID in object meta: " + old_meta.value("uid", ""));
     }
     Json next;
     if (status) {
@@ -926,7 +964,8 @@ struct Store::Impl {
     if (type.group == "apiextensions.k8s.io" && type.kind == "CustomResourceDefinition" && !status) {
       auto t = TypeFromCrd(next);
       if (!t || TypeKey(*t) != TypeKey(*TypeFromCrd(*old))) {
-        throw StatusError::Invalid("CustomResourceDefinition", std::string(name), "spec.names", "group and plural are immutable");
+        throw StatusError::Invalid("CustomResourceDefinition", std::string(name), "spec.names",
+                                   "group and plural are immutable");
       }
     }
     next = Stamp(std::move(next));
@@ -1163,7 +1202,8 @@ struct Store::Impl {
       if (!t || !t->namespaced) continue;
       std::vector<std::pair<std::string, ObjPtr>> items;
       auto& bucket = objects[tkey];
-      for (auto it = bucket.lower_bound(prefix); it != bucket.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it) {
+      for (auto it = bucket.lower_bound(prefix);
+           it != bucket.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it) {
         items.emplace_back(it->first, it->second);
       }
       ResourceType type = *t;
@@ -1244,10 +1284,10 @@ void Store::UnregisterType(std::string_view group, std::string_view resource) {
 std::optional<ResourceType> Store::FindType(std::string_view group, std::string_view resource_or_kind) const {
   std::shared_lock lock(impl_->mu);
   if (auto t = impl_->TypeByKey(TypeKey(group, resource_or_kind))) return *t;
-  std::string lower = Lower(resource_or_kind);
+  std::string lower = AsciiLower(resource_or_kind);
   for (const auto& [k, t] : impl_->types) {
     if (t.group != group) continue;
-    if (Lower(t.kind) == lower || t.singular == lower ||
+    if (AsciiLower(t.kind) == lower || t.singular == lower ||
         std::find(t.short_names.begin(), t.short_names.end(), lower) != t.short_names.end()) {
       return t;
     }
@@ -1286,7 +1326,8 @@ ResourceType Store::MustType(std::string_view group, std::string_view resource) 
 
 Json Store::Create(const ResourceType& type, std::string_view ns, Json object, const WriteOptions& opts) {
   std::unique_lock lock(impl_->mu);
-  if (!impl_->TypeByKey(TypeKey(type))) throw StatusError(404, "NotFound", "the server could not find the requested resource");
+  if (!impl_->TypeByKey(TypeKey(type)))
+    throw StatusError(404, "NotFound", "the server could not find the requested resource");
   Json out = impl_->CreateLocked(*impl_->TypeByKey(TypeKey(type)), ns, std::move(object), opts);
   impl_->SyncJournal();
   return out;
@@ -1298,7 +1339,8 @@ Json Store::Get(const ResourceType& type, std::string_view ns, std::string_view 
   return *o;
 }
 
-std::optional<Json> Store::TryGet(const ResourceType& type, std::string_view ns, std::string_view name) const {
+std::optional<Json> Store::TryGet(const ResourceType& type, std::string_view ns,
+                                  std::string_view name) const {
   std::shared_lock lock(impl_->mu);
   ObjPtr o = impl_->Find(TypeKey(type), ObjKey(type.namespaced ? ns : "", name));
   if (!o) return std::nullopt;
@@ -1316,7 +1358,8 @@ ListResult Store::List(const ResourceType& type, std::string_view ns, const List
     auto c = impl_->DecodeContinue(opts.continue_token);
     if (c.rv < impl_->oldest_watchable) {
       throw StatusError::Expired(
-          "The provided continue parameter is too old to display a consistent list result. You can start a new "
+          "The provided continue parameter is too old to display a consistent list result. You can start a "
+          "new "
           "list without the continue parameter.");
     }
     start = c.start;
@@ -1357,8 +1400,8 @@ ListResult Store::List(const ResourceType& type, std::string_view ns, const List
   return out;
 }
 
-Json Store::Update(const ResourceType& type, std::string_view ns, std::string_view name, Json object, bool status,
-                   const WriteOptions& opts) {
+Json Store::Update(const ResourceType& type, std::string_view ns, std::string_view name, Json object,
+                   bool status, const WriteOptions& opts) {
   std::unique_lock lock(impl_->mu);
   const ResourceType* t = impl_->TypeByKey(TypeKey(type));
   if (!t) throw StatusError(404, "NotFound", "the server could not find the requested resource");
@@ -1437,7 +1480,8 @@ Json Store::Mutate(const ResourceType& type, std::string_view ns, std::string_vi
   }
 }
 
-Json Store::Delete(const ResourceType& type, std::string_view ns, std::string_view name, const DeleteOptions& opts) {
+Json Store::Delete(const ResourceType& type, std::string_view ns, std::string_view name,
+                   const DeleteOptions& opts) {
   std::unique_lock lock(impl_->mu);
   const ResourceType* tp = impl_->TypeByKey(TypeKey(type));
   if (!tp) throw StatusError(404, "NotFound", "the server could not find the requested resource");
@@ -1452,11 +1496,12 @@ Json Store::Delete(const ResourceType& type, std::string_view ns, std::string_vi
                                 "Precondition failed: UID in precondition: " + *opts.precondition_uid +
                                     ", UID in object meta: " + m.value("uid", ""));
   }
-  if (opts.precondition_resource_version && *opts.precondition_resource_version != m.value("resourceVersion", "")) {
-    throw StatusError::Conflict(t.GroupResource(), name,
-                                "Precondition failed: ResourceVersion in precondition: " +
-                                    *opts.precondition_resource_version +
-                                    ", ResourceVersion in object meta: " + m.value("resourceVersion", ""));
+  if (opts.precondition_resource_version &&
+      *opts.precondition_resource_version != m.value("resourceVersion", "")) {
+    throw StatusError::Conflict(
+        t.GroupResource(), name,
+        "Precondition failed: ResourceVersion in precondition: " + *opts.precondition_resource_version +
+            ", ResourceVersion in object meta: " + m.value("resourceVersion", ""));
   }
   if (!opts.propagation_policy.empty() && opts.propagation_policy != "Orphan" &&
       opts.propagation_policy != "Background" && opts.propagation_policy != "Foreground") {
@@ -1469,8 +1514,8 @@ Json Store::Delete(const ResourceType& type, std::string_view ns, std::string_vi
   return out;
 }
 
-std::vector<Json> Store::DeleteCollection(const ResourceType& type, std::string_view ns, const ListOptions& sel,
-                                          const DeleteOptions& opts) {
+std::vector<Json> Store::DeleteCollection(const ResourceType& type, std::string_view ns,
+                                          const ListOptions& sel, const DeleteOptions& opts) {
   ListOptions all = sel;
   all.limit = 0;
   all.continue_token.clear();
@@ -1486,7 +1531,8 @@ std::vector<Json> Store::DeleteCollection(const ResourceType& type, std::string_
   return out;
 }
 
-std::shared_ptr<WatchStream> Store::Watch(const ResourceType& type, std::string_view ns, const WatchOptions& opts) {
+std::shared_ptr<WatchStream> Store::Watch(const ResourceType& type, std::string_view ns,
+                                          const WatchOptions& opts) {
   LabelSelector labels = LabelSelector::Parse(opts.label_selector);
   FieldSelector fields = FieldSelector::Parse(opts.field_selector);
   std::string name = opts.name;
@@ -1497,10 +1543,9 @@ std::shared_ptr<WatchStream> Store::Watch(const ResourceType& type, std::string_
   const ResourceType* tp = impl_->TypeByKey(TypeKey(type));
   if (!tp) throw StatusError(404, "NotFound", "the server could not find the requested resource");
   std::string tkey = TypeKey(*tp);
-  auto w = std::make_shared<WatcherImpl>(tkey, tp->namespaced ? std::string(ns) : "", std::move(labels),
-                                         std::move(fields), name, opts.allow_bookmarks,
-                                         impl_->options.bookmark_interval, impl_->current_rv, tp->ApiVersion(),
-                                         tp->kind);
+  auto w = std::make_shared<WatcherImpl>(
+      tkey, tp->namespaced ? std::string(ns) : "", std::move(labels), std::move(fields), name,
+      opts.allow_bookmarks, impl_->options.bookmark_interval, impl_->current_rv, tp->ApiVersion(), tp->kind);
   if (opts.resource_version.empty() || opts.resource_version == "0") {
     auto b = impl_->objects.find(tkey);
     if (b != impl_->objects.end()) {
@@ -1535,7 +1580,11 @@ class SubscriptionImpl : public Store::Subscription {
  public:
   SubscriptionImpl(Store& store, ResourceType type, std::string ns, std::function<void(const WatchEvent&)> fn,
                    WatchOptions opts)
-      : store_(store), type_(std::move(type)), ns_(std::move(ns)), fn_(std::move(fn)), opts_(std::move(opts)) {
+      : store_(store),
+        type_(std::move(type)),
+        ns_(std::move(ns)),
+        fn_(std::move(fn)),
+        opts_(std::move(opts)) {
     stream_ = store_.Watch(type_, ns_, opts_);
     thread_ = std::thread([this] { Run(); });
   }

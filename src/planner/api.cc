@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/text.h"
 #include "kube/objects.h"
 #include "net/tls.h"
 
@@ -14,11 +15,6 @@ using nlohmann::json;
 
 namespace {
 
-std::string Lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
-
 std::string Trim(std::string_view s) {
   size_t b = 0, e = s.size();
   while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
@@ -26,7 +22,8 @@ std::string Trim(std::string_view s) {
   return std::string(s.substr(b, e - b));
 }
 
-ObjectReference RefAt(const json& obj, std::initializer_list<std::string_view> path, const std::string& default_ns) {
+ObjectReference RefAt(const json& obj, std::initializer_list<std::string_view> path,
+                      const std::string& default_ns) {
   ObjectReference r;
   const json* ref = kube::At(obj, path);
   if (ref == nullptr || !ref->is_object()) return r;
@@ -40,16 +37,16 @@ bool BoolAt(const json& obj, std::initializer_list<std::string_view> path) {
   const json* v = kube::At(obj, path);
   if (v == nullptr) return false;
   if (v->is_boolean()) return v->get<bool>();
-  if (v->is_string()) return Lower(v->get<std::string>()) == "true";
+  if (v->is_string()) return AsciiLower(v->get<std::string>()) == "true";
   return false;
 }
 
 }  // namespace
 
 const std::vector<std::string>& StorageVendorProducts() {
-  static const std::vector<std::string> kVendors = {"flashsystem", "vantara",    "ontap",
+  static const std::vector<std::string> kVendors = {"flashsystem", "vantara",        "ontap",
                                                     "primera3par", "pureFlashArray", "powerflex",
-                                                    "powermax",    "powerstore", "infinibox"};
+                                                    "powermax",    "powerstore",     "infinibox"};
   return kVendors;
 }
 
@@ -64,7 +61,7 @@ std::string ObjectReference::ToString() const { return ns.empty() ? name : ns + 
 
 std::string Provider::CloneMethod() const {
   auto it = settings.find("esxiCloneMethod");
-  std::string m = it == settings.end() ? "" : Lower(Trim(it->second));
+  std::string m = it == settings.end() ? "" : AsciiLower(Trim(it->second));
   return m.empty() ? "vib" : m;
 }
 
@@ -124,18 +121,21 @@ StorageMap ParseStorageMap(const json& obj) {
     p.storage_class = kube::StringAt(entry, {"destination", "storageClass"});
     p.volume_mode = kube::StringAt(entry, {"destination", "volumeMode"});
     p.access_mode = kube::StringAt(entry, {"destination", "accessMode"});
-    if (const json* x = kube::At(entry, {"offloadPlugin", "vsphereXcopyConfig"}); x != nullptr && x->is_object()) {
+    if (const json* x = kube::At(entry, {"offloadPlugin", "vsphereXcopyConfig"});
+        x != nullptr && x->is_object()) {
       XcopyConfig c;
       c.secret_ref = Trim(kube::StringAt(*x, {"secretRef"}));
       c.storage_vendor_product = Trim(kube::StringAt(*x, {"storageVendorProduct"}));
       if (const json* h = kube::At(*x, {"dedicatedMigrationHosts"}); h != nullptr && h->is_array()) {
         for (const json& host : *h) {
-          if (host.is_string() && !host.get<std::string>().empty()) c.dedicated_migration_hosts.push_back(host);
+          if (host.is_string() && !host.get<std::string>().empty())
+            c.dedicated_migration_hosts.push_back(host);
         }
       }
       p.xcopy = std::move(c);
     }
-    if (const json* c = kube::At(entry, {"offloadPlugin", "csiVolumeImport"}); c != nullptr && c->is_object()) {
+    if (const json* c = kube::At(entry, {"offloadPlugin", "csiVolumeImport"});
+        c != nullptr && c->is_object()) {
       p.csi_volume_import = true;
     }
     m.pairs.push_back(std::move(p));

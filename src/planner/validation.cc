@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/text.h"
 #include "kube/objects.h"
 #include "planner/names.h"
 #include "planner/secret.h"
@@ -15,19 +16,15 @@ using nlohmann::json;
 
 namespace {
 
-std::string Join(const std::vector<std::string>& v, const std::string& sep = ", ") {
-  std::string out;
-  for (const auto& s : v) out += (out.empty() ? "" : sep) + s;
-  return out;
-}
-
 bool IsDnsLabel(const std::string& s) {
   if (s.empty() || s.size() > 63) return false;
   if (s.front() == '-' || s.back() == '-') return false;
-  return std::all_of(s.begin(), s.end(), [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'; });
+  return std::all_of(s.begin(), s.end(),
+                     [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'; });
 }
 
-Condition Critical(const char* type, std::string reason, std::string message, std::vector<std::string> items = {}) {
+Condition Critical(const char* type, std::string reason, std::string message,
+                   std::vector<std::string> items = {}) {
   Condition c;
   c.type = type;
   c.reason = std::move(reason);
@@ -37,8 +34,8 @@ Condition Critical(const char* type, std::string reason, std::string message, st
 }
 
 // Several findings of one type become one condition listing every item (Forklift's shape).
-void Collect(std::vector<Condition>& out, const char* type, const std::string& reason, const std::string& lead,
-             const std::vector<std::string>& items, const std::string& fix) {
+void Collect(std::vector<Condition>& out, const char* type, const std::string& reason,
+             const std::string& lead, const std::vector<std::string>& items, const std::string& fix) {
   if (items.empty()) return;
   out.push_back(Critical(type, reason, lead + ": " + Join(items, "; ") + " — " + fix, items));
 }
@@ -61,14 +58,17 @@ std::vector<Condition> ValidateSpec(const Plan& plan) {
   std::vector<Condition> out;
   if (plan.target_namespace.empty()) {
     out.push_back(Critical(condition::kNamespaceNotValid, "NotSet",
-                           "Plan " + plan.ns + "/" + plan.name + " has no spec.targetNamespace — set the namespace the disks' PVCs go to"));
+                           "Plan " + plan.ns + "/" + plan.name +
+                               " has no spec.targetNamespace — set the namespace the disks' PVCs go to"));
   } else if (!IsDnsLabel(plan.target_namespace)) {
-    out.push_back(Critical(condition::kNamespaceNotValid, "NotValid",
-                           "spec.targetNamespace \"" + plan.target_namespace +
-                               "\" is not a valid namespace name (lower-case letters, digits and '-', at most 63)"));
+    out.push_back(
+        Critical(condition::kNamespaceNotValid, "NotValid",
+                 "spec.targetNamespace \"" + plan.target_namespace +
+                     "\" is not a valid namespace name (lower-case letters, digits and '-', at most 63)"));
   }
   if (plan.vms.empty()) {
-    out.push_back(Critical(condition::kVmNotFound, "NotSet", "Plan " + plan.ns + "/" + plan.name + " lists no VMs in spec.vms"));
+    out.push_back(Critical(condition::kVmNotFound, "NotSet",
+                           "Plan " + plan.ns + "/" + plan.name + " lists no VMs in spec.vms"));
   }
   std::set<std::string> seen;
   std::vector<std::string> dup, unnamed;
@@ -85,10 +85,11 @@ std::vector<Condition> ValidateSpec(const Plan& plan) {
           "give each VM its id (vm-123) or its name");
   Collect(out, condition::kDuplicateVm, "Duplicate", "VMs listed more than once", dup, "list each VM once");
   if (plan.warm) {
-    out.push_back(Critical(condition::kWarmNotSupported, "NotSupported",
-                           "Plan " + plan.ns + "/" + plan.name +
-                               " is a warm migration; hoist's planner copies disks of stopped VMs (cold) through "
-                               "copy offload only — set spec.warm to false"));
+    out.push_back(
+        Critical(condition::kWarmNotSupported, "NotSupported",
+                 "Plan " + plan.ns + "/" + plan.name +
+                     " is a warm migration; hoist's planner copies disks of stopped VMs (cold) through "
+                     "copy offload only — set spec.warm to false"));
   }
   return out;
 }
@@ -98,38 +99,47 @@ std::vector<Condition> ValidateProviders(const Plan& plan, const std::optional<P
                                          bool destination_given, const std::optional<Provider>& destination) {
   std::vector<Condition> out;
   if (plan.source_provider.empty()) {
-    out.push_back(Critical(condition::kSourceProviderNotValid, "NotSet", "spec.provider.source is not set — name the vSphere Provider"));
+    out.push_back(Critical(condition::kSourceProviderNotValid, "NotSet",
+                           "spec.provider.source is not set — name the vSphere Provider"));
   } else if (!source) {
     out.push_back(Critical(condition::kSourceProviderNotValid, "NotFound",
-                           "source Provider " + plan.source_provider.ToString() + " does not exist — create it or fix spec.provider.source"));
+                           "source Provider " + plan.source_provider.ToString() +
+                               " does not exist — create it or fix spec.provider.source"));
   } else if (source->type != "vsphere") {
     out.push_back(Critical(condition::kSourceProviderNotValid, "TypeNotValid",
-                           "source Provider " + plan.source_provider.ToString() + " is of type \"" + source->type +
+                           "source Provider " + plan.source_provider.ToString() + " is of type \"" +
+                               source->type +
                                "\"; hoist's planner migrates from vSphere (type vsphere) only"));
   } else if (source->url.empty()) {
     out.push_back(Critical(condition::kSourceProviderNotValid, "UrlNotSet",
-                           "source Provider " + plan.source_provider.ToString() + " has no spec.url — set the vCenter SDK URL (https://vcenter/sdk)"));
+                           "source Provider " + plan.source_provider.ToString() +
+                               " has no spec.url — set the vCenter SDK URL (https://vcenter/sdk)"));
   } else if (source->secret.empty()) {
     out.push_back(Critical(condition::kSourceProviderNotValid, "SecretNotSet",
-                           "source Provider " + plan.source_provider.ToString() + " has no spec.secret — name the Secret with the vCenter user and password"));
+                           "source Provider " + plan.source_provider.ToString() +
+                               " has no spec.secret — name the Secret with the vCenter user and password"));
   } else if (!secret) {
     out.push_back(Critical(condition::kSourceProviderNotValid, "SecretNotFound",
-                           "Secret " + source->secret.ToString() + " of source Provider " + plan.source_provider.ToString() +
+                           "Secret " + source->secret.ToString() + " of source Provider " +
+                               plan.source_provider.ToString() +
                                " does not exist — create it with keys user and password (and cacert)"));
   } else if (auto missing = MissingProviderKeys(*secret); !missing.empty()) {
     out.push_back(Critical(condition::kSourceProviderNotValid, "SecretNotValid",
-                           "Secret " + source->secret.ToString() + " of source Provider " + plan.source_provider.ToString() +
-                               " lacks " + Join(missing) + " — add the vCenter credentials"));
+                           "Secret " + source->secret.ToString() + " of source Provider " +
+                               plan.source_provider.ToString() + " lacks " + Join(missing) +
+                               " — add the vCenter credentials"));
   }
   if (destination_given) {
     if (!destination) {
-      out.push_back(Critical(condition::kDestinationProviderNotValid, "NotFound",
-                             "destination Provider " + plan.destination_provider.ToString() + " does not exist"));
+      out.push_back(
+          Critical(condition::kDestinationProviderNotValid, "NotFound",
+                   "destination Provider " + plan.destination_provider.ToString() + " does not exist"));
     } else if (!destination->IsHost()) {
-      out.push_back(Critical(condition::kDestinationProviderNotValid, "NotSupported",
-                             "destination Provider " + plan.destination_provider.ToString() +
-                                 " is not this cluster; hoist's planner creates the disks' PVCs in the cluster it runs in "
-                                 "(a Provider of type openshift without url)"));
+      out.push_back(Critical(
+          condition::kDestinationProviderNotValid, "NotSupported",
+          "destination Provider " + plan.destination_provider.ToString() +
+              " is not this cluster; hoist's planner creates the disks' PVCs in the cluster it runs in "
+              "(a Provider of type openshift without url)"));
     }
   }
   return out;
@@ -139,19 +149,23 @@ std::vector<Condition> ValidateStorageMap(const Plan& plan, const std::optional<
                                           const Provider& source, const OffloadSecrets& secrets) {
   std::vector<Condition> out;
   if (plan.storage_map.empty()) {
-    out.push_back(Critical(condition::kStorageMapNotValid, "NotSet", "spec.map.storage is not set — name the StorageMap"));
+    out.push_back(Critical(condition::kStorageMapNotValid, "NotSet",
+                           "spec.map.storage is not set — name the StorageMap"));
     return out;
   }
   if (!map) {
-    out.push_back(Critical(condition::kStorageMapNotValid, "NotFound",
-                           "StorageMap " + plan.storage_map.ToString() + " does not exist — create it or fix spec.map.storage"));
+    out.push_back(Critical(
+        condition::kStorageMapNotValid, "NotFound",
+        "StorageMap " + plan.storage_map.ToString() + " does not exist — create it or fix spec.map.storage"));
     return out;
   }
   std::string where = "StorageMap " + plan.storage_map.ToString();
   if (!map->UsesOffload()) {
-    out.push_back(Critical(condition::kOffloadNotConfigured, "NotConfigured",
-                           where + " has no entry with offloadPlugin.vsphereXcopyConfig; hoist's planner copies disks through "
-                                   "storage copy offload (XCOPY) only — add the array's secretRef and storageVendorProduct to the entries"));
+    out.push_back(Critical(
+        condition::kOffloadNotConfigured, "NotConfigured",
+        where + " has no entry with offloadPlugin.vsphereXcopyConfig; hoist's planner copies disks through "
+                "storage copy offload (XCOPY) only — add the array's secretRef and storageVendorProduct to "
+                "the entries"));
     return out;
   }
   std::vector<std::string> incomplete, unknown, csi, no_class, missing_secret, bad_secret;
@@ -176,39 +190,46 @@ std::vector<Condition> ValidateStorageMap(const Plan& plan, const std::optional<
       }
     }
   }
-  Collect(out, condition::kStorageMapNotValid, "StorageClassNotSet", where + " has entries without a destination", no_class,
-          "set destination.storageClass");
-  Collect(out, condition::kOffloadPluginNotValid, "MissingDetails", "the offload plugin configuration has missing details in " + where,
-          incomplete, "set secretRef and storageVendorProduct in offloadPlugin.vsphereXcopyConfig");
-  Collect(out, condition::kOffloadPluginNotValid, "NotSupported", where + " uses offloadPlugin.csiVolumeImport", csi,
+  Collect(out, condition::kStorageMapNotValid, "StorageClassNotSet",
+          where + " has entries without a destination", no_class, "set destination.storageClass");
+  Collect(out, condition::kOffloadPluginNotValid, "MissingDetails",
+          "the offload plugin configuration has missing details in " + where, incomplete,
+          "set secretRef and storageVendorProduct in offloadPlugin.vsphereXcopyConfig");
+  Collect(out, condition::kOffloadPluginNotValid, "NotSupported",
+          where + " uses offloadPlugin.csiVolumeImport", csi,
           "hoist populates through vsphereXcopyConfig only; migrate those datastores with Forklift");
   std::string vendors = Join(StorageVendorProducts());
-  Collect(out, condition::kUnknownStorageVendor, "NotValid", "unknown storageVendorProduct in " + where, unknown,
-          "use one of " + vendors);
+  Collect(out, condition::kUnknownStorageVendor, "NotValid", "unknown storageVendorProduct in " + where,
+          unknown, "use one of " + vendors);
   Collect(out, condition::kStorageSecretNotValid, "NotFound", "storage Secrets not found", missing_secret,
-          "create the Secret in the source Provider's namespace " + source.ns + " with the array's address and credentials");
+          "create the Secret in the source Provider's namespace " + source.ns +
+              " with the array's address and credentials");
   Collect(out, condition::kStorageSecretNotValid, "NotValid", "storage Secrets incomplete", bad_secret,
           "add the missing keys (values are never shown here)");
 
   std::string method = source.CloneMethod();
   if (!IsKnownCloneMethod(method)) {
     out.push_back(Critical(condition::kCloneMethodNotValid, "NotValid",
-                           "Provider " + source.ns + "/" + source.name + " asks for esxiCloneMethod \"" + method +
-                               "\" — use vib (the vmkfstools-wrapper VIB, default) or ssh"));
+                           "Provider " + source.ns + "/" + source.name + " asks for esxiCloneMethod \"" +
+                               method + "\" — use vib (the vmkfstools-wrapper VIB, default) or ssh"));
   } else if (method == "ssh" && (!secrets.ssh_private_found || !secrets.ssh_public_found)) {
     std::vector<std::string> missing;
-    if (!secrets.ssh_private_found) missing.push_back(source.ns + "/offload-ssh-keys-" + source.name + "-private (key private-key)");
-    if (!secrets.ssh_public_found) missing.push_back(source.ns + "/offload-ssh-keys-" + source.name + "-public (key public-key)");
-    out.push_back(Critical(condition::kSshKeysNotFound, "NotFound",
-                           "Provider " + source.ns + "/" + source.name + " clones over SSH but " + Join(missing) +
-                               " not found — create the key pair Secrets (and put the public key on the ESXi hosts with "
-                               "`hoist esxi ssh-key-line`)",
-                           missing));
+    if (!secrets.ssh_private_found)
+      missing.push_back(source.ns + "/offload-ssh-keys-" + source.name + "-private (key private-key)");
+    if (!secrets.ssh_public_found)
+      missing.push_back(source.ns + "/offload-ssh-keys-" + source.name + "-public (key public-key)");
+    out.push_back(Critical(
+        condition::kSshKeysNotFound, "NotFound",
+        "Provider " + source.ns + "/" + source.name + " clones over SSH but " + Join(missing) +
+            " not found — create the key pair Secrets (and put the public key on the ESXi hosts with "
+            "`hoist esxi ssh-key-line`)",
+        missing));
   }
   return out;
 }
 
-std::vector<Condition> ValidateVms(const Plan& plan, const StorageMap& map, const std::vector<VmLookup>& vms) {
+std::vector<Condition> ValidateVms(const Plan& plan, const StorageMap& map,
+                                   const std::vector<VmLookup>& vms) {
   std::vector<Condition> out;
   std::vector<std::string> not_found, unreachable, not_mapped, mixed, empty_disk, no_disks, dup;
   std::map<std::string, std::string> seen_ids;  // moref → how the plan named it
@@ -234,18 +255,23 @@ std::vector<Condition> ValidateVms(const Plan& plan, const StorageMap& map, cons
     }
   }
   std::string where = "StorageMap " + plan.storage_map.ToString();
-  Collect(out, condition::kSourceNotReachable, "ConnectionFailed", "vCenter could not be asked about", unreachable,
-          "check the Provider URL, the network and vCenter; the planner retries");
+  Collect(out, condition::kSourceNotReachable, "ConnectionFailed", "vCenter could not be asked about",
+          unreachable, "check the Provider URL, the network and vCenter; the planner retries");
   Collect(out, condition::kVmNotFound, "NotFound", "VMs not found", not_found, "fix spec.vms");
   Collect(out, condition::kDuplicateVm, "Duplicate", "VMs listed more than once", dup, "list each VM once");
-  Collect(out, condition::kVmStorageNotMapped, "NotMapped", "disks on datastores " + where + " does not map", not_mapped,
-          "add the datastores to the StorageMap with offloadPlugin.vsphereXcopyConfig");
+  Collect(out, condition::kVmStorageNotMapped, "NotMapped", "disks on datastores " + where + " does not map",
+          not_mapped, "add the datastores to the StorageMap with offloadPlugin.vsphereXcopyConfig");
   Collect(out, condition::kMixedUsage, "MixedCopyMethods",
-          "the plan copies through storage offload but these disks are on datastores mapped without it, and a plan does "
+          "the plan copies through storage offload but these disks are on datastores mapped without it, and "
+          "a plan does "
           "not support mixed copy methods",
-          mixed, "give those entries of " + where + " an offloadPlugin.vsphereXcopyConfig, or migrate these VMs in a plan without copy offload");
-  Collect(out, condition::kDiskNotValid, "NoCapacity", "disks without a size", empty_disk, "check the VMs' disks in vCenter");
-  Collect(out, condition::kDiskNotValid, "NoDisks", "VMs without disks", no_disks, "remove them from the plan");
+          mixed,
+          "give those entries of " + where +
+              " an offloadPlugin.vsphereXcopyConfig, or migrate these VMs in a plan without copy offload");
+  Collect(out, condition::kDiskNotValid, "NoCapacity", "disks without a size", empty_disk,
+          "check the VMs' disks in vCenter");
+  Collect(out, condition::kDiskNotValid, "NoDisks", "VMs without disks", no_disks,
+          "remove them from the plan");
   return out;
 }
 
@@ -253,7 +279,8 @@ json ConditionsJson(const std::vector<Condition>& conditions, const json& previo
   // One entry per type: findings of one type from different checks are joined.
   std::vector<Condition> merged;
   for (const Condition& c : conditions) {
-    auto it = std::find_if(merged.begin(), merged.end(), [&](const Condition& m) { return m.type == c.type; });
+    auto it =
+        std::find_if(merged.begin(), merged.end(), [&](const Condition& m) { return m.type == c.type; });
     if (it == merged.end()) {
       merged.push_back(c);
     } else {

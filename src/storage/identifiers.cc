@@ -3,20 +3,15 @@
 #include <cctype>
 
 #include "core/error.h"
+#include "core/text.h"
 
 namespace hoist::storage {
 namespace {
 
 bool IsHex(char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; }
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 bool StartsWithIgnoreCase(std::string_view s, std::string_view prefix) {
-  return s.size() >= prefix.size() && Lower(s.substr(0, prefix.size())) == prefix;
+  return s.size() >= prefix.size() && AsciiLower(s.substr(0, prefix.size())) == prefix;
 }
 
 void CheckHex(std::string_view what, std::string_view hex) {
@@ -49,7 +44,7 @@ std::string NaaFromAsciiSerial(std::string_view prefix_hex, std::string_view ser
   CheckHex("NAA prefix", prefix_hex);
   if (serial.empty()) throw BugError("cannot derive a NAA device name from an empty LUN serial number");
   static constexpr char kDigits[] = "0123456789abcdef";
-  std::string naa = "naa." + Lower(prefix_hex);
+  std::string naa = "naa." + AsciiLower(prefix_hex);
   for (unsigned char c : serial) {
     naa += kDigits[c >> 4];
     naa += kDigits[c & 0xf];
@@ -61,7 +56,7 @@ std::string NaaFromHexSerial(std::string_view prefix_hex, std::string_view seria
   CheckHex("NAA prefix", prefix_hex);
   if (serial_hex.empty()) throw BugError("cannot derive a NAA device name from an empty serial number");
   CheckHex("serial number", serial_hex);
-  return "naa." + Lower(prefix_hex) + Lower(serial_hex);
+  return "naa." + AsciiLower(prefix_hex) + AsciiLower(serial_hex);
 }
 
 std::string NaaFromWwn(std::string_view wwn) {
@@ -73,7 +68,7 @@ std::string NaaFromWwn(std::string_view wwn) {
   }
   if (hex.empty()) throw BugError("cannot derive a NAA device name from an empty WWN");
   CheckHex("WWN", hex);
-  return "naa." + Lower(hex);
+  return "naa." + AsciiLower(hex);
 }
 
 std::string EuiFromIds(std::string_view system_id, std::string_view volume_id) {
@@ -82,7 +77,7 @@ std::string EuiFromIds(std::string_view system_id, std::string_view volume_id) {
   }
   CheckHex("system id", system_id);
   CheckHex("volume id", volume_id);
-  return "eui." + Lower(system_id) + Lower(volume_id);
+  return "eui." + AsciiLower(system_id) + AsciiLower(volume_id);
 }
 
 bool IsDeviceName(std::string_view name) {

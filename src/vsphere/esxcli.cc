@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "core/log.h"
+#include "core/text.h"
 #include "vsphere/fault.h"
 
 namespace hoist::vsphere {
@@ -26,15 +27,6 @@ std::vector<std::string> SplitNamespace(std::string_view ns) {
     }
   }
   if (!cur.empty()) out.push_back(std::move(cur));
-  return out;
-}
-
-std::string Join(const std::vector<std::string>& parts, std::string_view sep) {
-  std::string out;
-  for (size_t i = 0; i < parts.size(); ++i) {
-    if (i) out += sep;
-    out += parts[i];
-  }
   return out;
 }
 

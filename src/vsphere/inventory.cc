@@ -6,16 +6,11 @@
 #include <thread>
 
 #include "core/error.h"
+#include "core/text.h"
 #include "vsphere/fault.h"
 
 namespace hoist::vsphere {
 namespace {
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 // "[DS 1] vm/disk.vmdk" → "ds 1 vm/disk.vmdk"
 std::string NormalizeVmdkPath(std::string_view p) {
@@ -148,7 +143,7 @@ std::vector<const HostBusAdapter*> StorageDeviceInfo::ActiveAdapters(std::string
   for (const auto& mp : multipath) {
     if (mp.lun != lun->key) continue;
     for (const auto& p : mp.paths) {
-      if (Lower(p.state) != "active" && Lower(p.path_state) != "active") continue;
+      if (AsciiLower(p.state) != "active" && AsciiLower(p.path_state) != "active") continue;
       const HostBusAdapter* a = FindAdapter(p.adapter);
       if (a != nullptr && std::find(out.begin(), out.end(), a) == out.end()) out.push_back(a);
     }

@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "core/log.h"
+#include "core/text.h"
 #include "net/http_client.h"
 #include "populators/common/options.h"
 
@@ -11,11 +12,6 @@ namespace hoist::populators::openstack {
 namespace {
 
 using nlohmann::json;
-
-std::string Lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
 
 // {"id": …} or {"name": …} of a domain, following gophercloud: the specific keys first, then
 // domainID/domainName, then defaultDomain (an id).
@@ -45,7 +41,7 @@ json UserRef(const Credentials& c, const char* method) {
 }
 
 json Scope(const Credentials& c) {
-  if (!c.system_scope.empty()) return {{"system", {{Lower(c.system_scope), true}}}};
+  if (!c.system_scope.empty()) return {{"system", {{AsciiLower(c.system_scope), true}}}};
   if (!c.project_id.empty()) return {{"project", {{"id", c.project_id}}}};
   if (!c.project_name.empty()) {
     json domain = DomainRef(c.project_domain_id, c.project_domain_name, c);
@@ -99,7 +95,7 @@ Credentials Credentials::FromEnvironment() {
 }
 
 std::string AuthRequestBody(const Credentials& c) {
-  std::string type = Lower(c.auth_type);
+  std::string type = AsciiLower(c.auth_type);
   json identity;
   bool scoped = true;
   if (type.empty() || type == "password") {
@@ -166,7 +162,7 @@ std::vector<CatalogService> ParseCatalog(const std::string& token_response) {
 
 std::string SelectEndpoint(const std::vector<CatalogService>& catalog, const std::string& type,
                            const std::string& interface, const std::string& region) {
-  std::string iface = interface.empty() ? "public" : Lower(interface);
+  std::string iface = interface.empty() ? "public" : AsciiLower(interface);
   if (iface.size() > 3 && iface.substr(iface.size() - 3) == "url")
     iface.resize(iface.size() - 3);  // publicURL
   std::string seen;
@@ -174,7 +170,7 @@ std::string SelectEndpoint(const std::vector<CatalogService>& catalog, const std
     if (s.type != type) continue;
     for (const auto& e : s.endpoints) {
       seen += (seen.empty() ? "" : ", ") + e.interface + "@" + (e.region.empty() ? "(no region)" : e.region);
-      if (Lower(e.interface) != iface) continue;
+      if (AsciiLower(e.interface) != iface) continue;
       if (!region.empty() && e.region != region) continue;
       return e.url;
     }
@@ -200,8 +196,9 @@ void Keystone::Authenticate() {
   req.url = v3_url_ + "/auth/tokens";
   req.headers.Set("Accept", "application/json");
   const Credentials& c = credentials_;
-  bool use_token_as_is = Lower(c.auth_type) == "token" && c.system_scope.empty() && c.project_id.empty() &&
-                         c.project_name.empty() && c.domain_id.empty() && c.domain_name.empty();
+  bool use_token_as_is = AsciiLower(c.auth_type) == "token" && c.system_scope.empty() &&
+                         c.project_id.empty() && c.project_name.empty() && c.domain_id.empty() &&
+                         c.domain_name.empty();
   if (use_token_as_is) {
     // A token without a scope to change: Keystone would trade it for an unscoped one (no catalog);
     // validating it returns its own catalog, and it is used as it is.

@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "core/log.h"
+#include "core/text.h"
 #include "kube/errors.h"
 #include "kube/objects.h"
 #include "vsphere/property.h"
@@ -13,15 +14,6 @@ namespace hoist::populators::xcopy {
 namespace {
 
 constexpr std::string_view kLog = "xcopy";
-
-std::string Join(const std::vector<std::string>& v, std::string_view sep = ", ") {
-  std::string out;
-  for (const auto& s : v) {
-    if (!out.empty()) out += sep;
-    out += s;
-  }
-  return out;
-}
 
 // Sum of the disk's extents on the datastore (VirtualMachine.layoutEx), for the `datastore_allocated`
 // metric; best effort (0 when vCenter does not say).

@@ -4,21 +4,13 @@
 
 #include "core/error.h"
 #include "core/log.h"
+#include "core/text.h"
 #include "esxi/task_status.h"
 
 namespace hoist::populators::xcopy {
 namespace {
 
 constexpr std::string_view kLog = "xcopy";
-
-std::string Join(const std::vector<std::string>& v, std::string_view sep = ", ") {
-  std::string out;
-  for (const auto& s : v) {
-    if (!out.empty()) out += sep;
-    out += s;
-  }
-  return out;
-}
 
 // Runs a cleanup step; failures are logged, never thrown (the cleanup must go on).
 template <typename F>

@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "core/flags.h"
+#include "core/text.h"
 #include "net/tls.h"
 
 extern char** environ;
@@ -22,11 +23,6 @@ std::string Trim(std::string s) {
   return s.substr(i);
 }
 
-std::string Lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 std::string DecodeKey(const std::string& name, const std::string& value) {
   std::string t = Trim(value);
   if (t.empty()) return "";
@@ -35,7 +31,8 @@ std::string DecodeKey(const std::string& name, const std::string& value) {
   try {
     return net::Base64Decode(t);
   } catch (const std::exception&) {
-    throw PreconditionError(name + " is neither base64 nor key text — check the provider's offload SSH key secrets");
+    throw PreconditionError(name +
+                            " is neither base64 nor key text — check the provider's offload SSH key secrets");
   }
 }
 
@@ -65,7 +62,7 @@ std::vector<std::string> ParseFingerprints(const std::string& value) {
 }
 
 SshHostKeyMode ParseHostKeyMode(const std::string& value) {
-  std::string v = Lower(Trim(value));
+  std::string v = AsciiLower(Trim(value));
   if (v.empty() || v == "pinned") return SshHostKeyMode::kPinned;
   if (v == "accept-new") return SshHostKeyMode::kAcceptNew;
   if (v == "off") return SshHostKeyMode::kOff;
@@ -80,15 +77,18 @@ struct Flags {
   // Forklift's flags (reference §1.5).
   TypedFlag<std::string>& source_vm_id = set.String("source-vm-id", "", "vSphere VM id (vm-123)");
   TypedFlag<std::string>& source_vmdk = set.String("source-vmdk", "", "[datastore] vm-dir/disk.vmdk");
-  TypedFlag<std::string>& target_namespace = set.String("target-namespace", "", "namespace of the target PVC");
-  TypedFlag<std::string>& cr_name = set.String("cr-name", "", "the VSphereXcopyVolumePopulator (informational)");
+  TypedFlag<std::string>& target_namespace =
+      set.String("target-namespace", "", "namespace of the target PVC");
+  TypedFlag<std::string>& cr_name =
+      set.String("cr-name", "", "the VSphereXcopyVolumePopulator (informational)");
   TypedFlag<std::string>& cr_namespace = set.String("cr-namespace", "", "its namespace (informational)");
   TypedFlag<std::string>& owner_name = set.String("owner-name", "", "the target PVC");
   TypedFlag<std::string>& owner_uid = set.String("owner-uid", "", "the target PVC's UID (metrics label)");
   TypedFlag<std::string>& secret_name = set.String("secret-name", "", "the per-disk Secret (informational)");
   TypedFlag<std::string>& pvc_size = set.String("pvc-size", "", "the PVC's size (informational)");
   TypedFlag<std::string>& vendor =
-      set.String("storage-vendor-product", "", "ontap, primera3par, vantara, powerflex, …").Env("STORAGE_VENDOR");
+      set.String("storage-vendor-product", "", "ontap, primera3par, vantara, powerflex, …")
+          .Env("STORAGE_VENDOR");
   TypedFlag<std::string>& storage_hostname =
       set.String("storage-hostname", "", "array management address").Env("STORAGE_HOSTNAME");
   TypedFlag<std::string>& storage_username =
@@ -101,7 +101,8 @@ struct Flags {
       set.String("storage-skip-ssl-verification", "", "true: do not verify the array's certificate")
           .Env("STORAGE_SKIP_SSL_VERIFICATION");
   TypedFlag<std::string>& storage_timeout =
-      set.String("storage-http-timeout-seconds", "", "array HTTP timeout").Env("STORAGE_HTTP_TIMEOUT_SECONDS");
+      set.String("storage-http-timeout-seconds", "", "array HTTP timeout")
+          .Env("STORAGE_HTTP_TIMEOUT_SECONDS");
   TypedFlag<std::string>& vsphere_hostname =
       set.String("vsphere-hostname", "", "vCenter address").Env("GOVMOMI_HOSTNAME");
   TypedFlag<std::string>& vsphere_username =
@@ -124,26 +125,31 @@ struct Flags {
   // hoist's additions; the controller passes only Forklift's flags, so each also reads a variable the
   // per-disk Secret may set.
   TypedFlag<std::string>& metrics_listen =
-      set.String("metrics-listen", "", "host:port of the HTTPS /metrics endpoint (default: pod address, 8443)")
+      set.String("metrics-listen", "",
+                 "host:port of the HTTPS /metrics endpoint (default: pod address, 8443)")
           .Env("HOIST_XCOPY_METRICS_LISTEN");
-  TypedFlag<int64_t>& task_poll =
-      set.Duration("task-poll-interval", 5000, "clone task poll interval").Env("HOIST_XCOPY_TASK_POLL_INTERVAL");
-  TypedFlag<int64_t>& rescan_interval =
-      set.Duration("rescan-interval", 5000, "pause between device rescans").Env("HOIST_XCOPY_RESCAN_INTERVAL");
+  TypedFlag<int64_t>& task_poll = set.Duration("task-poll-interval", 5000, "clone task poll interval")
+                                      .Env("HOIST_XCOPY_TASK_POLL_INTERVAL");
+  TypedFlag<int64_t>& rescan_interval = set.Duration("rescan-interval", 5000, "pause between device rescans")
+                                            .Env("HOIST_XCOPY_RESCAN_INTERVAL");
   TypedFlag<int64_t>& rescan_attempts =
       set.Int("rescan-attempts", 5, "rescans before the device must show").Env("HOIST_XCOPY_RESCAN_ATTEMPTS");
   TypedFlag<int64_t>& cleanup_settle =
-      set.Duration("cleanup-settle", 5000, "pause before the dead-path rescan").Env("HOIST_XCOPY_CLEANUP_SETTLE");
+      set.Duration("cleanup-settle", 5000, "pause before the dead-path rescan")
+          .Env("HOIST_XCOPY_CLEANUP_SETTLE");
   TypedFlag<int64_t>& scrape_wait =
       set.Duration("scrape-wait", 10000, "final wait for the metrics scrape").Env("HOIST_XCOPY_SCRAPE_WAIT");
-  TypedFlag<int64_t>& clone_timeout = set.Duration("clone-timeout", 48LL * 3600 * 1000, "give up on a clone after this")
-                                          .Env("HOIST_XCOPY_CLONE_TIMEOUT");
+  TypedFlag<int64_t>& clone_timeout =
+      set.Duration("clone-timeout", 48LL * 3600 * 1000, "give up on a clone after this")
+          .Env("HOIST_XCOPY_CLONE_TIMEOUT");
   TypedFlag<int64_t>& task_get_retries =
-      set.Int("task-get-retries", 5, "failed status polls in a row tolerated (after the executor's own retries)")
+      set.Int("task-get-retries", 5,
+              "failed status polls in a row tolerated (after the executor's own retries)")
           .Env("HOIST_XCOPY_TASK_GET_RETRIES");
 };
 
-std::unique_ptr<Flags> Parse(const std::vector<std::string>& args, const std::map<std::string, std::string>& env) {
+std::unique_ptr<Flags> Parse(const std::vector<std::string>& args,
+                             const std::map<std::string, std::string>& env) {
   auto f = std::make_unique<Flags>();
   f->set.SetEnvLookupForTest([&env](const std::string& k) -> std::optional<std::string> {
     auto it = env.find(k);
@@ -153,7 +159,8 @@ std::unique_ptr<Flags> Parse(const std::vector<std::string>& args, const std::ma
   f->set.Parse(args);
   if (f->set.help_requested()) throw PreconditionError(f->set.Usage());
   if (!f->set.positional().empty()) {
-    throw PreconditionError("unexpected argument \"" + f->set.positional().front() + "\" (flags look like --name=value)");
+    throw PreconditionError("unexpected argument \"" + f->set.positional().front() +
+                            "\" (flags look like --name=value)");
   }
   return f;
 }
@@ -228,7 +235,7 @@ Options ParseOptions(const std::vector<std::string>& args, const std::map<std::s
   put("STORAGE_SKIP_SSL_VERIFICATION", f.storage_skip_tls, *f.storage_skip_tls);
   put("STORAGE_HTTP_TIMEOUT_SECONDS", f.storage_timeout, *f.storage_timeout);
 
-  std::string method = Lower(Trim(*f.method));
+  std::string method = AsciiLower(Trim(*f.method));
   if (method.empty() || method == "vib") {
     o.method = CloneMethod::kVib;
   } else if (method == "ssh") {
@@ -242,7 +249,8 @@ Options ParseOptions(const std::vector<std::string>& args, const std::map<std::s
   if (std::string d = Trim(envv("HOST_LEASE_DURATION_SECONDS")); !d.empty()) {
     auto secs = ParseDurationMs(d);
     if (!secs || *secs < 1000) {
-      throw PreconditionError("HOST_LEASE_DURATION_SECONDS: \"" + d + "\" is not a number of seconds (at least 1)");
+      throw PreconditionError("HOST_LEASE_DURATION_SECONDS: \"" + d +
+                              "\" is not a number of seconds (at least 1)");
     }
     o.host_lease_duration = std::chrono::seconds(*secs / 1000);
   }
@@ -295,7 +303,8 @@ Options ParseOptions(const std::vector<std::string>& args, const std::map<std::s
           "the ssh clone method needs SSH_PRIVATE_KEY and SSH_PUBLIC_KEY (base64) — check the provider's "
           "offload-ssh-keys-<provider>-private/-public secrets");
     }
-    if (std::string kh = envv("SSH_KNOWN_HOSTS"); !kh.empty()) o.ssh_known_hosts = DecodeKey("SSH_KNOWN_HOSTS", kh);
+    if (std::string kh = envv("SSH_KNOWN_HOSTS"); !kh.empty())
+      o.ssh_known_hosts = DecodeKey("SSH_KNOWN_HOSTS", kh);
     o.ssh_host_key_fingerprints = ParseFingerprints(envv("SSH_HOST_KEY_FINGERPRINTS"));
     o.ssh_host_key_check = ParseHostKeyMode(envv("SSH_HOST_KEY_CHECK"));
     bool pins = !o.ssh_known_hosts.empty() || !o.ssh_host_key_fingerprints.empty();

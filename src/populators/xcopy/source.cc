@@ -3,17 +3,10 @@
 #include <cctype>
 
 #include "core/error.h"
+#include "core/text.h"
 
 namespace hoist::populators::xcopy {
-namespace {
-
-std::string Lower(std::string_view s) {
-  std::string o(s);
-  for (auto& c : o) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return o;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 std::string VmdkPath::EsxiPath() const { return "/vmfs/volumes/" + datastore + "/" + dir + "/" + file; }
 std::string VmdkPath::ToString() const { return "[" + datastore + "] " + dir + "/" + file; }
@@ -65,7 +58,7 @@ std::string SdcGuidFromModuleOptions(std::string_view options) {
     while (end < options.size() && !std::isspace(static_cast<unsigned char>(options[end]))) ++end;
     std::string_view kv = options.substr(i, end - i);
     size_t eq = kv.find('=');
-    if (eq != std::string_view::npos && Lower(kv.substr(0, eq)) == "ioctliniguidstr") {
+    if (eq != std::string_view::npos && AsciiLower(kv.substr(0, eq)) == "ioctliniguidstr") {
       return std::string(kv.substr(eq + 1));
     }
     i = end;
@@ -123,7 +116,8 @@ CloneAdapters SelectCloneAdapters(const vsphere::StorageDeviceInfo& storage, std
     }
     if (pick == nullptr) {
       throw PreconditionError(
-          "the ESXi host has no iSCSI or Fibre Channel adapter" + std::string(sdc ? " and no scini (SDC) adapter" : "") +
+          "the ESXi host has no iSCSI or Fibre Channel adapter" +
+          std::string(sdc ? " and no scini (SDC) adapter" : "") +
           " through which the target array could present the volume, and the datastore's device " +
           std::string(naa) + " has no SAN path — configure a software iSCSI adapter or FC HBA on the host");
     }

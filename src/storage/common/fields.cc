@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/text.h"
+
 namespace hoist::storage::common {
 
 std::string Str(const nlohmann::json& j, const char* key) {
@@ -20,11 +22,6 @@ const nlohmann::json& ArrayAt(const nlohmann::json& j, const char* key) {
   if (!j.is_object()) return empty;
   auto it = j.find(key);
   return it != j.end() && it->is_array() ? *it : empty;
-}
-
-std::string Lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
 }
 
 }  // namespace hoist::storage::common

@@ -11,7 +11,5 @@ namespace hoist::storage::common {
 std::string Str(const nlohmann::json& j, const char* key);
 // j[key] when it is an array, else an empty array (WSAPI `members`, Configuration Manager `data`…).
 const nlohmann::json& ArrayAt(const nlohmann::json& j, const char* key);
-// ASCII lower case (WWNs, IQNs and ids compare case-insensitively on every array).
-std::string Lower(std::string s);
 
 }  // namespace hoist::storage::common

@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "core/log.h"
+#include "core/text.h"
 #include "storage/common/fields.h"
 #include "storage/identifiers.h"
 #include "storage/registry.h"
@@ -13,14 +14,13 @@
 namespace hoist::storage::ontap {
 namespace {
 
-using common::Lower;
 using common::Str;
 using nlohmann::json;
 
 // How ONTAP stores an initiator: iSCSI names as given; FC ports as the WWPN `xx:xx:…` in lower case.
 std::string OntapInitiatorName(const std::string& id) {
   Initiator init = ParseInitiator(id);
-  if (init.protocol == Protocol::kFc) return Lower(WwnWithColons(init.name));
+  if (init.protocol == Protocol::kFc) return AsciiLower(WwnWithColons(init.name));
   return init.name;
 }
 
@@ -165,20 +165,20 @@ InitiatorGroup OntapArray::EnsureInitiatorGroup(const std::string& name,
   const std::string uuid = Str(ig, "uuid");
   std::vector<std::string> present;
   if (ig.contains("initiators") && ig["initiators"].is_array()) {
-    for (const auto& i : ig["initiators"]) present.push_back(Lower(Str(i, "name")));
+    for (const auto& i : ig["initiators"]) present.push_back(AsciiLower(Str(i, "name")));
   }
   group.initiators = present;
   for (const auto& id : initiators) {
     std::string member = OntapInitiatorName(id);
-    if (std::find(present.begin(), present.end(), Lower(member)) != present.end()) continue;
+    if (std::find(present.begin(), present.end(), AsciiLower(member)) != present.end()) continue;
     try {
       rest_.Post("/api/protocols/san/igroups/" + uuid + "/initiators", json{{"name", member}},
                  "adding initiator " + member + " to igroup " + group.name);
     } catch (const CallError& e) {
       if (!AlreadyExists(e)) throw;
     }
-    group.initiators.push_back(Lower(member));
-    present.push_back(Lower(member));
+    group.initiators.push_back(AsciiLower(member));
+    present.push_back(AsciiLower(member));
   }
   return group;
 }

@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "core/log.h"
+#include "core/text.h"
 #include "storage/common/fields.h"
 #include "storage/identifiers.h"
 #include "storage/registry.h"
@@ -15,7 +16,6 @@ namespace hoist::storage::powerflex {
 namespace {
 
 using common::CallError;
-using common::Lower;
 using common::Str;
 using nlohmann::json;
 
@@ -62,8 +62,8 @@ VolumeHandle ParseVolumeHandle(std::string_view handle) {
         "\" is not a PowerFlex CSI handle (<systemId>-<volumeId>, hex): is the PV provisioned by "
         "csi-vxflexos.dellemc.com?");
   }
-  h.system_id = Lower(h.system_id);
-  h.volume_id = Lower(h.volume_id);
+  h.system_id = AsciiLower(h.system_id);
+  h.volume_id = AsciiLower(h.volume_id);
   return h;
 }
 
@@ -83,7 +83,7 @@ bool IsSdcGuid(std::string_view id) {
 
 PowerFlexArray::PowerFlexArray(const ArrayConfig& config, common::Tuning tuning)
     : SessionArray(config, common::RestOptionsFromConfig(config, "PowerFlex", tuning)),
-      configured_system_(Lower(config.Get("POWERFLEX_SYSTEM_ID"))) {}
+      configured_system_(AsciiLower(config.Get("POWERFLEX_SYSTEM_ID"))) {}
 
 PowerFlexArray::~PowerFlexArray() {
   EndSession([](const Session&) { return common::Get("/api/logout"); });
@@ -145,7 +145,7 @@ std::string PowerFlexArray::system_id() {
         rest_.CallJson(common::Get("/api/types/System/instances"), "listing the PowerFlex systems");
     if (!configured_system_.empty()) {
       for (const auto& s : systems) {
-        if (Lower(Str(s, "id")) == configured_system_) return configured_system_;
+        if (AsciiLower(Str(s, "id")) == configured_system_) return configured_system_;
       }
       throw PreconditionError("PowerFlex system " + configured_system_ +
                               " (POWERFLEX_SYSTEM_ID) is not managed by the gateway " + rest_.host() +
@@ -156,7 +156,7 @@ std::string PowerFlexArray::system_id() {
                               std::to_string(systems.is_array() ? systems.size() : 0) +
                               " systems: set POWERFLEX_SYSTEM_ID in the storage secret");
     }
-    return Lower(Str(systems[0], "id"));
+    return AsciiLower(Str(systems[0], "id"));
   });
 }
 
@@ -173,7 +173,7 @@ json PowerFlexArray::Volume(const std::string& id, std::string_view what) {
 std::vector<std::string> PowerFlexArray::MappedSdcs(const json& volume) {
   std::vector<std::string> out;
   if (volume.contains("mappedSdcInfo") && volume["mappedSdcInfo"].is_array()) {
-    for (const auto& m : volume["mappedSdcInfo"]) out.push_back(Lower(Str(m, "sdcId")));
+    for (const auto& m : volume["mappedSdcInfo"]) out.push_back(AsciiLower(Str(m, "sdcId")));
   }
   return out;
 }
@@ -198,11 +198,11 @@ Lun PowerFlexArray::ResolveVolume(const VolumeRef& volume) {
     common::Response r = rest_.Call(
         common::Post("/api/types/Volume/instances/action/queryIdByKey", json{{"name", it->second}}),
         "looking up volume " + it->second);
-    id = Lower(JsonString(r.body));
+    id = AsciiLower(JsonString(r.body));
   }
   json v = Volume(id, "looking up volume " + id);
   Lun lun;
-  lun.id = Lower(Str(v, "id"));
+  lun.id = AsciiLower(Str(v, "id"));
   lun.name = Str(v, "name");
   lun.naa = EuiFromIds(sys, lun.id);
   lun.serial = lun.id;
@@ -216,7 +216,7 @@ InitiatorGroup PowerFlexArray::EnsureInitiatorGroup(const std::string& name,
                                                     const std::vector<std::string>& initiators) {
   std::vector<std::string> guids;
   for (const auto& i : initiators) {
-    if (IsSdcGuid(i)) guids.push_back(Lower(i));
+    if (IsSdcGuid(i)) guids.push_back(AsciiLower(i));
   }
   if (guids.size() != 1) {
     throw PreconditionError(name +
@@ -227,7 +227,7 @@ InitiatorGroup PowerFlexArray::EnsureInitiatorGroup(const std::string& name,
   json sdcs = rest_.CallJson(common::Get("/api/instances/System::" + system_id() + "/relationships/Sdc"),
                              "listing the SDCs of system " + system_id());
   for (const auto& s : sdcs) {
-    if (Lower(Str(s, "sdcGuid")) != guids[0]) continue;
+    if (AsciiLower(Str(s, "sdcGuid")) != guids[0]) continue;
     std::string state = Str(s, "mdmConnectionState");
     if (!state.empty() && state != "Connected") {
       throw PreconditionError("the SDC " + guids[0] + " of " + name + " is " + state +
@@ -235,7 +235,7 @@ InitiatorGroup PowerFlexArray::EnsureInitiatorGroup(const std::string& name,
                               ": check the ESXi host's MDM addresses (scini IoctlMdmIPStr) and network");
     }
     InitiatorGroup g;
-    g.name = Lower(Str(s, "id"));
+    g.name = AsciiLower(Str(s, "id"));
     g.protocol = Protocol::kSdc;
     g.initiators = guids;
     return g;
@@ -253,7 +253,7 @@ Lun PowerFlexArray::Map(const Lun& lun, const std::string& group) {
   const std::string what = "mapping volume " + lun.id + " to SDC " + group;
   auto mapped = [&] {
     auto sdcs = MappedSdcs(Volume(lun.id, what));
-    return std::find(sdcs.begin(), sdcs.end(), Lower(group)) != sdcs.end();
+    return std::find(sdcs.begin(), sdcs.end(), AsciiLower(group)) != sdcs.end();
   };
   if (mapped()) return lun;
   try {
@@ -274,7 +274,7 @@ void PowerFlexArray::Unmap(const Lun& lun, const std::string& group) {
   const std::string what = "unmapping volume " + lun.id + " from SDC " + group;
   auto mapped = [&] {
     auto sdcs = MappedSdcs(Volume(lun.id, what));
-    return std::find(sdcs.begin(), sdcs.end(), Lower(group)) != sdcs.end();
+    return std::find(sdcs.begin(), sdcs.end(), AsciiLower(group)) != sdcs.end();
   };
   if (!mapped()) return;
   try {

@@ -11,6 +11,7 @@
 
 #include "core/error.h"
 #include "core/log.h"
+#include "core/text.h"
 #include "storage/common/fields.h"
 #include "storage/common/initiators.h"
 #include "storage/identifiers.h"
@@ -20,7 +21,6 @@ namespace hoist::storage::primera3par {
 namespace {
 
 using common::CallError;
-using common::Lower;
 using common::Str;
 using nlohmann::json;
 
@@ -219,9 +219,9 @@ InitiatorGroup Primera3parArray::EnsureInitiatorGroup(const std::string& name,
         if (std::find(wwpns.begin(), wwpns.end(), wwn) != wwpns.end()) owner[wwn] = host;
       }
       for (const auto& p : common::ArrayAt(h, "iSCSIPaths")) {
-        std::string iqn = Lower(Str(p, "name"));
+        std::string iqn = AsciiLower(Str(p, "name"));
         for (const auto& want : iqns) {
-          if (Lower(want) == iqn) owner[iqn] = host;
+          if (AsciiLower(want) == iqn) owner[iqn] = host;
         }
       }
     }
@@ -241,7 +241,7 @@ InitiatorGroup Primera3parArray::EnsureInitiatorGroup(const std::string& name,
       find_owners();
       std::vector<std::string> still;
       for (const auto& p : paths) {
-        std::string k = std::string(key) == "FCWWNs" ? p : Lower(p);
+        std::string k = std::string(key) == "FCWWNs" ? p : AsciiLower(p);
         if (!owner.count(k)) still.push_back(p);
       }
       if (still.empty()) return;
@@ -249,14 +249,14 @@ InitiatorGroup Primera3parArray::EnsureInitiatorGroup(const std::string& name,
           common::Put("/api/v1/hosts/" + net::UrlEncode(host), json{{"pathOperation", 1}, {key, still}}),
           "adding " + std::to_string(still.size()) + " paths to host " + host);
     }
-    for (const auto& p : paths) owner[std::string(key) == "FCWWNs" ? p : Lower(p)] = host;
+    for (const auto& p : paths) owner[std::string(key) == "FCWWNs" ? p : AsciiLower(p)] = host;
   };
   std::vector<std::string> free_wwpns, free_iqns;
   for (const auto& w : wwpns) {
     if (!owner.count(w)) free_wwpns.push_back(w);
   }
   for (const auto& i : iqns) {
-    if (!owner.count(Lower(i))) free_iqns.push_back(i);
+    if (!owner.count(AsciiLower(i))) free_iqns.push_back(i);
   }
   if (!free_wwpns.empty()) create_host(HostName(name, ""), "FCWWNs", free_wwpns);
   if (!free_iqns.empty()) create_host(HostName(name, wwpns.empty() ? "" : "-iscsi"), "iSCSINames", free_iqns);

@@ -9,6 +9,7 @@
 
 #include "core/error.h"
 #include "core/log.h"
+#include "core/text.h"
 #include "storage/common/fields.h"
 #include "storage/common/initiators.h"
 #include "storage/identifiers.h"
@@ -18,7 +19,6 @@ namespace hoist::storage::vantara {
 namespace {
 
 using common::CallError;
-using common::Lower;
 using common::Str;
 using nlohmann::json;
 
@@ -104,7 +104,7 @@ VolumeHandle ParseVolumeHandle(std::string_view handle) {
   };
   if (parts.size() < 4 || parts[0] != "01" || parts[2].empty()) throw bad();
   VolumeHandle h;
-  h.protocol = Lower(parts[1]);
+  h.protocol = AsciiLower(parts[1]);
   h.storage_device_id = parts[2];
   try {
     size_t used = 0;
@@ -316,8 +316,8 @@ InitiatorGroup VantaraArray::EnsureInitiatorGroup(const std::string& name,
   // The REST API stores WWNs and iSCSI names in lower case.
   common::ScsiInitiators split =
       common::SplitScsiInitiators(initiators, name, "Vantara presents LDEVs to ESXi over FC or iSCSI here");
-  for (auto& w : split.wwpns) w = Lower(w);
-  for (auto& i : split.iqns) i = Lower(i);
+  for (auto& w : split.wwpns) w = AsciiLower(w);
+  for (auto& i : split.iqns) i = AsciiLower(i);
   const std::vector<std::string>& wwpns = split.wwpns;
   const std::vector<std::string>& iqns = split.iqns;
   InitiatorGroup group;
@@ -353,7 +353,7 @@ InitiatorGroup VantaraArray::EnsureInitiatorGroup(const std::string& name,
     std::set<int> holding;
     std::set<std::string> present;
     for (const auto& m : Data(members)) {
-      std::string v = Lower(Str(m, member_key));
+      std::string v = AsciiLower(Str(m, member_key));
       if (std::find(names.begin(), names.end(), v) != names.end()) {
         holding.insert(m.value("hostGroupNumber", -1));
         present.insert(v);
@@ -410,7 +410,7 @@ InitiatorGroup VantaraArray::EnsureInitiatorGroup(const std::string& name,
                         common::Query({{"portId", port}, {"hostGroupNumber", std::to_string(number)}})),
             "listing host group " + port + "," + std::to_string(number));
         bool there = false;
-        for (const auto& m : Data(again)) there = there || Lower(Str(m, member_key)) == v;
+        for (const auto& m : Data(again)) there = there || AsciiLower(Str(m, member_key)) == v;
         if (!there) ThrowJobFailure(job);
       }
     }
@@ -429,7 +429,7 @@ InitiatorGroup VantaraArray::EnsureInitiatorGroup(const std::string& name,
       // Only WWPNs logged in to this port can use it (zoning).
       std::vector<std::string> logged;
       for (const auto& l : p.value("logins", json::array())) {
-        std::string w = Lower(Str(l, "loginWwn"));
+        std::string w = AsciiLower(Str(l, "loginWwn"));
         if (std::find(wwpns.begin(), wwpns.end(), w) != wwpns.end()) logged.push_back(w);
       }
       if (!logged.empty()) ensure_on_port(port, true, logged);

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/text.h"
 #include "net/http_server.h"
 #include "net/tls.h"
 
@@ -289,11 +290,6 @@ std::vector<std::string> SplitPath(std::string_view path) {
     start = slash + 1;
   }
   return parts;
-}
-
-std::string Lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
 }
 
 }  // namespace hoist::lab::sim::common

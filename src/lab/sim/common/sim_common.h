@@ -180,6 +180,4 @@ std::string RandomHex(std::mt19937_64& rng, size_t n);
 // Splits a path on '/', dropping empty parts ("/api/v1/hosts/" → api, v1, hosts).
 std::vector<std::string> SplitPath(std::string_view path);
 
-std::string Lower(std::string s);
-
 }  // namespace hoist::lab::sim::common

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/text.h"
 #include "lab/sim/common/sim_common.h"
 #include "net/http_server.h"
 #include "net/tls.h"
@@ -40,7 +41,6 @@ struct LunMap {
   int lun_id = 0;
 };
 
-using common::Lower;
 using common::RandomHex;
 
 // ONTAP query values: `*` wildcards, `|` alternatives, case-insensitive for names.
@@ -367,7 +367,7 @@ struct OntapSimulator::Impl {
 
   // Returns the initiator name ONTAP would store, or empty when invalid.
   static std::string NormalizeInitiator(const std::string& name) {
-    std::string lower = Lower(name);
+    std::string lower = AsciiLower(name);
     if (lower.rfind("iqn.", 0) == 0 || lower.rfind("eui.", 0) == 0 || lower.rfind("naa.", 0) == 0)
       return lower;
     std::string hex;

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/text.h"
 #include "net/http_server.h"
 #include "net/tls.h"
 
@@ -18,7 +19,6 @@ namespace hoist::lab::sim::powerflex {
 namespace {
 
 namespace fs = std::filesystem;
-using common::Lower;
 using nlohmann::json;
 
 struct Reply {
@@ -98,7 +98,7 @@ struct PowerFlexSimulator::Impl {
       // No lunId: an SDC device has no SCSI LUN id.
       json entry = common::SanEntry(v->backing, options.array_name, "EMC", "ScaleIO", -1, v->size_bytes);
       for (const auto& id : ids) {
-        if (SimSdc* s = FindSdc(id)) desired.emplace_back(Lower(s->guid), v->eui, entry);
+        if (SimSdc* s = FindSdc(id)) desired.emplace_back(AsciiLower(s->guid), v->eui, entry);
       }
     }
     san->Publish(desired);
@@ -199,7 +199,7 @@ struct PowerFlexSimulator::Impl {
           if (std::find(mapped.begin(), mapped.end(), sdc) != mapped.end()) {
             return Err(500, kAlreadyMapped, "The volume is already mapped to this SDC");
           }
-          std::string multi = Lower(body.value("allowMultipleMappings", "false"));
+          std::string multi = AsciiLower(body.value("allowMultipleMappings", "false"));
           if (!mapped.empty() && multi != "true") {
             return Err(500, kBadRequest,
                        "The volume is already mapped to another SDC; set allowMultipleMappings");
@@ -251,7 +251,7 @@ PowerFlexSimulator::PowerFlexSimulator(SimulatorOptions options)
     : ArraySimulator(options, "PowerFlex", "hoist-lab-powerflex", "application/json;charset=UTF-8"),
       impl_(std::make_unique<Impl>()) {
   impl_->options = std::move(options);
-  impl_->options.system_id = Lower(impl_->options.system_id);
+  impl_->options.system_id = AsciiLower(impl_->options.system_id);
   impl_->san = std::make_unique<common::SanPublisher>(impl_->options.san_dir);
   json state = common::LoadState(impl_->options);
   std::lock_guard lock(impl_->mu);
@@ -323,11 +323,11 @@ SimSdc PowerFlexSimulator::RegisterSdc(const std::string& guid, const std::strin
                                        const std::string& os_type, const std::string& ip) {
   std::lock_guard lock(impl_->mu);
   for (const auto& s : impl_->sdcs) {
-    if (Lower(s.guid) == Lower(guid)) return s;
+    if (AsciiLower(s.guid) == AsciiLower(guid)) return s;
   }
   SimSdc s{common::RandomHex(impl_->rng, 8) + "0000000" + std::to_string(impl_->sdcs.size() % 10),
            name,
-           Lower(guid),
+           AsciiLower(guid),
            ip,
            os_type,
            true};
@@ -339,7 +339,7 @@ SimSdc PowerFlexSimulator::RegisterSdc(const std::string& guid, const std::strin
 void PowerFlexSimulator::SetSdcConnectedForLab(const std::string& guid, bool connected) {
   std::lock_guard lock(impl_->mu);
   for (auto& s : impl_->sdcs) {
-    if (Lower(s.guid) == Lower(guid)) s.connected = connected;
+    if (AsciiLower(s.guid) == AsciiLower(guid)) s.connected = connected;
   }
   impl_->Changed();
 }

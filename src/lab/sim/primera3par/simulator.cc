@@ -11,13 +11,13 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/text.h"
 #include "net/http_server.h"
 
 namespace hoist::lab::sim::primera3par {
 namespace {
 
 namespace fs = std::filesystem;
-using common::Lower;
 using nlohmann::json;
 
 // WSAPI error codes this simulator answers with (named as in the HPE WSAPI reference).
@@ -148,13 +148,13 @@ struct Primera3parSimulator::Impl {
   }
   Host* FindHost(const std::string& name) {
     for (auto& h : hosts) {
-      if (Lower(h.name) == Lower(name)) return &h;
+      if (AsciiLower(h.name) == AsciiLower(name)) return &h;
     }
     return nullptr;
   }
   HostSet* FindSet(const std::string& name) {
     for (auto& s : sets) {
-      if (Lower(s.name) == Lower(name)) return &s;
+      if (AsciiLower(s.name) == AsciiLower(name)) return &s;
     }
     return nullptr;
   }
@@ -170,7 +170,8 @@ struct Primera3parSimulator::Impl {
     std::set<int> used;
     for (const auto& v : vluns) {
       auto hs = TargetHosts(v.target);
-      if (std::any_of(hs.begin(), hs.end(), [&](const std::string& h) { return Lower(h) == Lower(host); })) {
+      if (std::any_of(hs.begin(), hs.end(),
+                      [&](const std::string& h) { return AsciiLower(h) == AsciiLower(host); })) {
         used.insert(v.lun);
       }
     }
@@ -219,7 +220,7 @@ struct Primera3parSimulator::Impl {
         Host* h = FindHost(hn);
         if (!h) continue;
         for (const auto& w : h->wwns) desired.emplace_back(w, vol->naa, entry);
-        for (const auto& i : h->iqns) desired.emplace_back(Lower(i), vol->naa, entry);
+        for (const auto& i : h->iqns) desired.emplace_back(AsciiLower(i), vol->naa, entry);
       }
     }
     san->Publish(desired);
@@ -251,7 +252,7 @@ struct Primera3parSimulator::Impl {
       sv.id = v.at("id").get<int>();
       sv.name = v.at("name").get<std::string>();
       sv.wwn = v.at("wwn").get<std::string>();
-      sv.naa = "naa." + Lower(sv.wwn);
+      sv.naa = "naa." + AsciiLower(sv.wwn);
       sv.backing = v.at("backing").get<std::string>();
       sv.size_bytes = v.at("size").get<uint64_t>();
       volumes.push_back(sv);
@@ -313,7 +314,7 @@ struct Primera3parSimulator::Impl {
         if (kind == "FCPaths") {
           for (const auto& w : h.wwns) match = match || w == NormWwn(value);
         } else {
-          for (const auto& i : h.iqns) match = match || Lower(i) == Lower(value);
+          for (const auto& i : h.iqns) match = match || AsciiLower(i) == AsciiLower(value);
         }
       }
       if (match) members.push_back(HostJson(h));
@@ -359,13 +360,13 @@ struct Primera3parSimulator::Impl {
         std::string iqn = i.get<std::string>();
         for (const auto& other : hosts) {
           for (const auto& oi : other.iqns) {
-            if (&other != self && Lower(oi) == Lower(iqn)) {
+            if (&other != self && AsciiLower(oi) == AsciiLower(iqn)) {
               return Err(409, kExistentPath, "iSCSI name " + iqn + " is already used by host " + other.name);
             }
           }
         }
         bool dup = false;
-        for (const auto& hi : h.iqns) dup = dup || Lower(hi) == Lower(iqn);
+        for (const auto& hi : h.iqns) dup = dup || AsciiLower(hi) == AsciiLower(iqn);
         if (!dup) h.iqns.push_back(iqn);
       }
     }
@@ -522,7 +523,7 @@ struct Primera3parSimulator::Impl {
         json members = json::array();
         for (const auto& v : vluns) {
           if (field.empty() ||
-              (field == "volumeName" ? v.volume == value : Lower(v.target) == Lower(value))) {
+              (field == "volumeName" ? v.volume == value : AsciiLower(v.target) == AsciiLower(value))) {
             members.push_back(VlunJson(v));
           }
         }
@@ -629,7 +630,7 @@ SimVolume Primera3parSimulator::CreateVolume(const std::string& name, uint64_t s
   char wwn[33];
   std::snprintf(wwn, sizeof wwn, "60002AC0000000000000%04X%08X", v.id & 0xffff, 0x21e4c);
   v.wwn = wwn;
-  v.naa = "naa." + Lower(v.wwn);
+  v.naa = "naa." + AsciiLower(v.wwn);
   // Volumes are sized in MiB.
   v.size_bytes = (size_bytes + (1u << 20) - 1) >> 20 << 20;
   v.backing = (fs::path(impl_->options.lun_dir) / (name + ".img")).string();

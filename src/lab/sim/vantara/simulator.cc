@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/text.h"
 #include "net/http_server.h"
 #include "net/tls.h"
 
@@ -20,7 +21,6 @@ namespace hoist::lab::sim::vantara {
 namespace {
 
 namespace fs = std::filesystem;
-using common::Lower;
 using nlohmann::json;
 
 struct HostGroup {
@@ -138,7 +138,7 @@ struct VantaraSimulator::Impl {
             {"label", l.label},
             {"status", "NML"},
             {"poolId", 0},
-            {"naaId", Lower(l.naa_id)}};
+            {"naaId", AsciiLower(l.naa_id)}};
   }
   json PortJson(const SimPort& p, size_t index, bool with_logins) const {
     json j = {{"portId", p.id},
@@ -176,7 +176,7 @@ struct VantaraSimulator::Impl {
     const SimPort* p = FindPort(g.port);
     if (p && p->type == "ISCSI") {
       j["iscsiName"] =
-          "iqn.1994-04.jp.co.hitachi:rsd.h8m.t.12345." + Lower(g.port) + "." + std::to_string(g.number);
+          "iqn.1994-04.jp.co.hitachi:rsd.h8m.t.12345." + AsciiLower(g.port) + "." + std::to_string(g.number);
     }
     return j;
   }
@@ -226,7 +226,7 @@ struct VantaraSimulator::Impl {
       d.id = l.at("id").get<int>();
       d.label = l.at("label").get<std::string>();
       d.naa_id = l.at("naaId").get<std::string>();
-      d.naa = "naa." + Lower(d.naa_id);
+      d.naa = "naa." + AsciiLower(d.naa_id);
       d.backing = l.at("backing").get<std::string>();
       d.size_bytes = l.at("size").get<uint64_t>();
       ldevs.push_back(d);
@@ -346,7 +346,7 @@ struct VantaraSimulator::Impl {
     const SimPort* p = FindPort(port);
     if ((p->type == "FIBRE") != fc)
       return Err(400, "KART40039-E", "The port type does not match " + std::string(key) + ".");
-    std::string v = fc ? Hex16(value) : Lower(value);
+    std::string v = fc ? Hex16(value) : AsciiLower(value);
     return StartJob(req, [=, this](std::vector<std::string>& affected) -> std::optional<Refusal> {
       HostGroup* hg = FindGroup(port, number);
       if (std::find(hg->members.begin(), hg->members.end(), v) != hg->members.end()) {
@@ -628,7 +628,7 @@ SimLdev VantaraSimulator::CreateLdev(uint64_t size_bytes, const std::string& lab
   std::snprintf(naa, sizeof naa, "60060E80%02X%06X0050%06X%08X", 0x22, serial & 0xffffff, serial & 0xffffff,
                 l.id);
   l.naa_id = naa;
-  l.naa = "naa." + Lower(l.naa_id);
+  l.naa = "naa." + AsciiLower(l.naa_id);
   // LDEVs are sized in 512-byte blocks.
   l.size_bytes = (size_bytes + 511) / 512 * 512;
   l.backing = (fs::path(impl_->options.lun_dir) / ("ldev-" + std::to_string(l.id) + ".img")).string();
@@ -685,7 +685,7 @@ int VantaraSimulator::EnsureHostGroupForLab(const std::string& port, const std::
     g = &impl_->groups.back();
   }
   for (const auto& i : initiators) {
-    std::string v = p->type == "FIBRE" ? Hex16(i) : Lower(i);
+    std::string v = p->type == "FIBRE" ? Hex16(i) : AsciiLower(i);
     if (std::find(g->members.begin(), g->members.end(), v) == g->members.end()) g->members.push_back(v);
   }
   int number = g->number;
