@@ -392,7 +392,9 @@ class LunCopyTest : public ::testing::Test {
         << "the array's mappings are not as before";
     EXPECT_FALSE(host.attached()) << "the device is still attached to the host";
     EXPECT_FALSE(clone.running()) << "the clone still runs on the host";
-    if (clone_started) EXPECT_TRUE(clone.cleaned()) << "the clone's task was not cleaned";
+    if (clone_started) {
+      EXPECT_TRUE(clone.cleaned()) << "the clone's task was not cleaned";
+    }
   }
 
   // The cleanup's steps, in the order they ran.
@@ -698,7 +700,9 @@ TEST_P(LunCopyStopTest, SigtermAtEachStepLeavesNothingBehind) {
   EXPECT_NE(std::string(e->what()).find("SIGTERM"), std::string::npos) << e->what();
   EXPECT_EQ(CleanupSteps(), p.cleanup);
   ExpectNothingLeft(p.clone_started);
-  if (!p.clone_started) EXPECT_EQ(journal.Only({"clone.Start"}), std::vector<std::string>{});
+  if (!p.clone_started) {
+    EXPECT_EQ(journal.Only({"clone.Start"}), std::vector<std::string>{});
+  }
 }
 
 const std::string kDetachedRemove = "esxcli storage core device detached remove -d " + std::string(kNaa);
