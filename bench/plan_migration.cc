@@ -45,9 +45,9 @@
 namespace {
 
 namespace fs = std::filesystem;
-using nlohmann::json;
 using hoist::lab::xcopy::World;
 using hoist::lab::xcopy::WorldOptions;
+using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
 std::string ReadAll(const std::string& path) {
@@ -66,10 +66,14 @@ std::string Run(const std::string& cmd) {
   return out;
 }
 
-json SecretObject(const std::string& ns, const std::string& name, const std::map<std::string, std::string>& data) {
+json SecretObject(const std::string& ns, const std::string& name,
+                  const std::map<std::string, std::string>& data) {
   json d = json::object();
   for (const auto& [k, v] : data) d[k] = hoist::net::Base64Encode(v);
-  return {{"apiVersion", "v1"}, {"kind", "Secret"}, {"metadata", {{"name", name}, {"namespace", ns}}}, {"data", d}};
+  return {{"apiVersion", "v1"},
+          {"kind", "Secret"},
+          {"metadata", {{"name", name}, {"namespace", ns}}},
+          {"data", d}};
 }
 
 int Arg(int argc, char** argv, const std::string& name, int fallback) {
@@ -108,7 +112,9 @@ Requests ScrapeRequests(const std::string& controller_log) {
     double v = std::atof(line.substr(line.rfind(' ') + 1).c_str());
     auto label = [&](const std::string& key) {
       auto b = line.find(key + "=\"");
-      return b == std::string::npos ? std::string("?") : line.substr(b + key.size() + 2, line.find('"', b + key.size() + 2) - b - key.size() - 2);
+      return b == std::string::npos
+                 ? std::string("?")
+                 : line.substr(b + key.size() + 2, line.find('"', b + key.size() + 2) - b - key.size() - 2);
     };
     r.by_verb[label("verb")] += v;
     r.by_resource[label("resource")] += v;
@@ -144,7 +150,8 @@ int main(int argc, char** argv) {
   const int lease_slots = 2;  // the xcopy populator's per-host rescan slots (Forklift's)
   const char* bin = std::getenv("HOIST_BIN_DIR");
   if (bin == nullptr) {
-    std::fprintf(stderr, "set HOIST_BIN_DIR to the directory with hoist-controller, hoist-populator, hoist-vcsim\n");
+    std::fprintf(stderr,
+                 "set HOIST_BIN_DIR to the directory with hoist-controller, hoist-populator, hoist-vcsim\n");
     return 2;
   }
   std::string tmpl = (fs::temp_directory_path() / "bench-plan.XXXXXX").string();
@@ -162,7 +169,8 @@ int main(int argc, char** argv) {
     s.settings["/Disk/MaxLUN"] = 4096;
     o.hosts.push_back(s);
   }
-  o.datastores[0].lun_bytes = static_cast<uint64_t>(vms) * disks * (static_cast<uint64_t>(disk_mib) << 20) * 2;
+  o.datastores[0].lun_bytes =
+      static_cast<uint64_t>(vms) * disks * (static_cast<uint64_t>(disk_mib) << 20) * 2;
   o.vms.clear();
   for (int v = 0; v < vms; ++v) {
     hoist::lab::xcopy::VmSpec s;
@@ -184,19 +192,18 @@ int main(int argc, char** argv) {
                       {"MAX_POPULATOR_INFLIGHT", std::to_string(pods_per_host)}};
   o.controller_args = {"--scrape-interval=500ms", "--workers=4"};
 
-  std::printf("plan migration: %d VMs x %d disks (%d MiB) over %d ESXi hosts; clone ~%d s; MAX_POPULATOR_INFLIGHT=%d, "
-              "%d lease slots per host\n",
-              vms, disks, disk_mib, hosts, clone_seconds, pods_per_host, lease_slots);
+  std::printf(
+      "plan migration: %d VMs x %d disks (%d MiB) over %d ESXi hosts; clone ~%d s; "
+      "MAX_POPULATOR_INFLIGHT=%d, "
+      "%d lease slots per host\n",
+      vms, disks, disk_mib, hosts, clone_seconds, pods_per_host, lease_slots);
   World world(o);
   world.Start();
   hoist::kube::RestConfig rc = hoist::kube::LoadKubeconfig({world.kubeconfig(), ""});
   rc.qps = 0;
   hoist::kube::Client client(rc);
   world.EnsureNamespace("mtv");
-  std::map<std::string, std::string> array;
-  for (const auto& [k, v] : world.SecretData("ontap1")) {
-    if (k.rfind("GOVMOMI_", 0) != 0 && k != "cacert") array[k] = v;
-  }
+  std::map<std::string, std::string> array = world.StorageSecretData("ontap1");
   array["HOIST_XCOPY_TASK_POLL_INTERVAL"] = "250ms";
   array["HOIST_XCOPY_RESCAN_INTERVAL"] = "250ms";
   array["HOIST_XCOPY_CLEANUP_SETTLE"] = "250ms";
@@ -204,13 +211,17 @@ int main(int argc, char** argv) {
   namespace pres = hoist::planner::resources;
   client.Create(res::kSecret, "mtv",
                 SecretObject("mtv", "vcenter-creds",
-                             {{"user", o.vcenter_user}, {"password", o.vcenter_password}, {"cacert", ReadAll(world.vcenter_ca_file())}}));
+                             {{"user", o.vcenter_user},
+                              {"password", o.vcenter_password},
+                              {"cacert", ReadAll(world.vcenter_ca_file())}}));
   client.Create(res::kSecret, "mtv", SecretObject("mtv", "ontap-creds", array));
-  client.Create(pres::kProvider, "mtv",
-                {{"apiVersion", "forklift.konveyor.io/v1beta1"},
-                 {"kind", "Provider"},
-                 {"metadata", {{"name", "vcenter"}, {"namespace", "mtv"}}},
-                 {"spec", {{"type", "vsphere"}, {"url", world.vcenter_url()}, {"secret", {{"name", "vcenter-creds"}}}}}});
+  client.Create(
+      pres::kProvider, "mtv",
+      {{"apiVersion", "forklift.konveyor.io/v1beta1"},
+       {"kind", "Provider"},
+       {"metadata", {{"name", "vcenter"}, {"namespace", "mtv"}}},
+       {"spec",
+        {{"type", "vsphere"}, {"url", world.vcenter_url()}, {"secret", {{"name", "vcenter-creds"}}}}}});
   client.Create(pres::kStorageMap, "mtv",
                 {{"apiVersion", "forklift.konveyor.io/v1beta1"},
                  {"kind", "StorageMap"},
@@ -219,7 +230,9 @@ int main(int argc, char** argv) {
                   {{"map",
                     {{{"source", {{"name", "san-ds1"}}},
                       {"destination", {{"storageClass", "ontap1"}, {"accessMode", "ReadWriteOnce"}}},
-                      {"offloadPlugin", {{"vsphereXcopyConfig", {{"secretRef", "ontap-creds"}, {"storageVendorProduct", "ontap"}}}}}}}}}}});
+                      {"offloadPlugin",
+                       {{"vsphereXcopyConfig",
+                         {{"secretRef", "ontap-creds"}, {"storageVendorProduct", "ontap"}}}}}}}}}}});
 
   // Sample what runs on each host while the plan runs.
   std::map<std::string, std::string> host_of_name;  // esx1.lab → host-17
@@ -233,7 +246,8 @@ int main(int argc, char** argv) {
   std::thread sampler([&] {
     while (sampling) {
       std::map<std::string, int> clones, pods, leases;
-      for (const auto& [name, moref] : host_of_name) clones[moref] = static_cast<int>(world.HostTaskDirs(name).size());
+      for (const auto& [name, moref] : host_of_name)
+        clones[moref] = static_cast<int>(world.HostTaskDirs(name).size());
       for (const json& p : store.List(pods_t, "").items) {
         std::string phase = hoist::kube::StringAt(p, {"status", "phase"});
         std::string host = hoist::kube::Label(p, "sourceHost");
@@ -254,7 +268,8 @@ int main(int argc, char** argv) {
           std::string who;
           for (const json& p : store.List(pods_t, "").items) {
             if (hoist::kube::Label(p, "sourceHost") == h)
-              who += " " + hoist::kube::Name(p).substr(9, 8) + ":" + hoist::kube::StringAt(p, {"status", "phase"}) +
+              who += " " + hoist::kube::Name(p).substr(9, 8) + ":" +
+                     hoist::kube::StringAt(p, {"status", "phase"}) +
                      (hoist::kube::IsBeingDeleted(p) ? "(deleting)" : "");
           }
           std::fprintf(stderr, "OVER %s %d:%s\n", h.c_str(), n, who.c_str());
@@ -334,18 +349,19 @@ int main(int argc, char** argv) {
       for (int d = 0; d < disks; ++d) {
         std::string name = "direct-" + vm.name + "-" + std::to_string(d);
         client.Create(res::kSecret, "direct", SecretObject("direct", name, data));
-        client.Create(pres::kXcopyPopulator, "direct",
-                      {{"apiVersion", "forklift.konveyor.io/v1beta1"},
-                       {"kind", "VSphereXcopyVolumePopulator"},
-                       {"metadata",
-                        {{"name", name},
-                         {"namespace", "direct"},
-                         {"labels", {{"vmID", world.VmMoref(vm.name)}, {"sourceHost", host_of_name[vm.host]}}}}},
-                       {"spec",
-                        {{"vmId", world.VmMoref(vm.name)},
-                         {"vmdkPath", world.VmdkPath(vm.name, d)},
-                         {"secretName", name},
-                         {"storageVendorProduct", "ontap"}}}});
+        client.Create(
+            pres::kXcopyPopulator, "direct",
+            {{"apiVersion", "forklift.konveyor.io/v1beta1"},
+             {"kind", "VSphereXcopyVolumePopulator"},
+             {"metadata",
+              {{"name", name},
+               {"namespace", "direct"},
+               {"labels", {{"vmID", world.VmMoref(vm.name)}, {"sourceHost", host_of_name[vm.host]}}}}},
+             {"spec",
+              {{"vmId", world.VmMoref(vm.name)},
+               {"vmdkPath", world.VmdkPath(vm.name, d)},
+               {"secretName", name},
+               {"storageVendorProduct", "ontap"}}}});
         client.Create(res::kPersistentVolumeClaim, "direct",
                       {{"apiVersion", "v1"},
                        {"kind", "PersistentVolumeClaim"},
@@ -356,7 +372,9 @@ int main(int argc, char** argv) {
                          {"storageClassName", "ontap1"},
                          {"resources", {{"requests", {{"storage", std::to_string(vm.disk_bytes)}}}}},
                          {"dataSourceRef",
-                          {{"apiGroup", "forklift.konveyor.io"}, {"kind", "VSphereXcopyVolumePopulator"}, {"name", name}}}}}});
+                          {{"apiGroup", "forklift.konveyor.io"},
+                           {"kind", "VSphereXcopyVolumePopulator"},
+                           {"name", name}}}}}});
       }
     }
     auto deadline2 = t1 + std::chrono::minutes(30);
@@ -386,29 +404,35 @@ int main(int argc, char** argv) {
     std::printf("NOT DONE: %d VM(s) failed or the plan did not finish in time\n%s\n", failed_vms,
                 world.Kubectl("get plan -n mtv bench -o yaml").c_str());
   } else {
-    std::printf("time from Plan creation to the last of %d PVCs Bound: %.1f s (all PVCs created after %.1f s)\n", total,
-                all_bound, all_created);
-    std::printf("PVCs Bound: 25%% after %.1f s, 50%% after %.1f s, 75%% after %.1f s\n", marks[0], marks[1], marks[2]);
+    std::printf(
+        "time from Plan creation to the last of %d PVCs Bound: %.1f s (all PVCs created after %.1f s)\n",
+        total, all_bound, all_created);
+    std::printf("PVCs Bound: 25%% after %.1f s, 50%% after %.1f s, 75%% after %.1f s\n", marks[0], marks[1],
+                marks[2]);
     if (!std::isnan(direct_bound)) {
-      std::printf("peer, the same %d disks with Secret, CR and PVC written directly (no planner): last Bound after %.1f s; "
-                  "plan / peer = %.2f\n",
-                  total, direct_bound, all_bound / direct_bound);
+      std::printf(
+          "peer, the same %d disks with Secret, CR and PVC written directly (no planner): last Bound after "
+          "%.1f s; "
+          "plan / peer = %.2f\n",
+          total, direct_bound, all_bound / direct_bound);
     }
-    std::printf("bound from the limits: ceil(%d disks per host / %d at once) x %d s = %.0f s; measured / bound = %.2f\n",
-                per_host, parallel, clone_seconds, bound_s, all_bound / bound_s);
+    std::printf(
+        "bound from the limits: ceil(%d disks per host / %d at once) x %d s = %.0f s; measured / bound = "
+        "%.2f\n",
+        per_host, parallel, clone_seconds, bound_s, all_bound / bound_s);
   }
   bool violated = false;
-  std::printf("\n%-10s %14s %14s %14s   (the plan; the peer run in brackets)\n", "host", "peak clones", "peak pods",
-              "peak leases");
+  std::printf("\n%-10s %14s %14s %14s   (the plan; the peer run in brackets)\n", "host", "peak clones",
+              "peak pods", "peak leases");
   for (const auto& [name, moref] : host_of_name) {
     int c = peaks.clones[moref], p = peaks.pods[moref], l = peaks.leases[moref];
     bool bad = c > pods_per_host || p > pods_per_host || l > lease_slots ||
                direct_peaks.clones[moref] > pods_per_host || direct_peaks.pods[moref] > pods_per_host ||
                direct_peaks.leases[moref] > lease_slots;
     violated = violated || bad;
-    std::printf("%-10s %10d/%-3d %10d/%-3d %10d/%-3d   [%d %d %d]%s\n", moref.c_str(), c, pods_per_host, p, pods_per_host, l,
-                lease_slots, direct_peaks.clones[moref], direct_peaks.pods[moref], direct_peaks.leases[moref],
-                bad ? "  LIMIT EXCEEDED" : "");
+    std::printf("%-10s %10d/%-3d %10d/%-3d %10d/%-3d   [%d %d %d]%s\n", moref.c_str(), c, pods_per_host, p,
+                pods_per_host, l, lease_slots, direct_peaks.clones[moref], direct_peaks.pods[moref],
+                direct_peaks.leases[moref], bad ? "  LIMIT EXCEEDED" : "");
   }
   std::printf("\n");
   PrintRequests("hoist-controller during the plan (planner + populator machinery)", after_plan, total);
@@ -419,7 +443,9 @@ int main(int argc, char** argv) {
                 (after_plan.total - peer.total) / total, after_plan.total / total, peer.total / total);
   }
   world.Stop();
-  if (std::getenv("HOIST_BENCH_KEEP") == nullptr) fs::remove_all(dir);
-  else std::printf("kept %s\n", dir.c_str());
+  if (std::getenv("HOIST_BENCH_KEEP") == nullptr)
+    fs::remove_all(dir);
+  else
+    std::printf("kept %s\n", dir.c_str());
   return std::isnan(all_bound) || violated ? 1 : 0;
 }

@@ -38,10 +38,14 @@ std::string ReadAll(const std::string& path) {
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
-json SecretObject(const std::string& ns, const std::string& name, const std::map<std::string, std::string>& data) {
+json SecretObject(const std::string& ns, const std::string& name,
+                  const std::map<std::string, std::string>& data) {
   json d = json::object();
   for (const auto& [k, v] : data) d[k] = net::Base64Encode(v);
-  return {{"apiVersion", "v1"}, {"kind", "Secret"}, {"metadata", {{"name", name}, {"namespace", ns}}}, {"data", d}};
+  return {{"apiVersion", "v1"},
+          {"kind", "Secret"},
+          {"metadata", {{"name", name}, {"namespace", ns}}},
+          {"data", d}};
 }
 
 class PlannerE2E : public ::testing::Test {
@@ -94,20 +98,19 @@ class PlannerE2E : public ::testing::Test {
                                    {{"user", world_->options().vcenter_user},
                                     {"password", world_->options().vcenter_password},
                                     {"cacert", ReadAll(world_->vcenter_ca_file())}}));
-      std::map<std::string, std::string> array;
-      for (const auto& [k, v] : world_->SecretData("ontap1")) {
-        if (k.rfind("GOVMOMI_", 0) != 0 && k != "cacert") array[k] = v;
-      }
+      std::map<std::string, std::string> array = world_->StorageSecretData("ontap1");
       // The populator's own intervals, short for a test (they pass through to the per-disk Secret).
       array["HOIST_XCOPY_TASK_POLL_INTERVAL"] = "100ms";
       array["HOIST_XCOPY_RESCAN_INTERVAL"] = "200ms";
       array["HOIST_XCOPY_CLEANUP_SETTLE"] = "0";
       client_->Create(res::kSecret, "mtv", SecretObject("mtv", "ontap-creds", array));
-      client_->Create(resources::kProvider, "mtv",
-                      {{"apiVersion", "forklift.konveyor.io/v1beta1"},
-                       {"kind", "Provider"},
-                       {"metadata", {{"name", "vcenter"}, {"namespace", "mtv"}}},
-                       {"spec", {{"type", "vsphere"}, {"url", world_->vcenter_url()}, {"secret", {{"name", "vcenter-creds"}}}}}});
+      client_->Create(
+          resources::kProvider, "mtv",
+          {{"apiVersion", "forklift.konveyor.io/v1beta1"},
+           {"kind", "Provider"},
+           {"metadata", {{"name", "vcenter"}, {"namespace", "mtv"}}},
+           {"spec",
+            {{"type", "vsphere"}, {"url", world_->vcenter_url()}, {"secret", {{"name", "vcenter-creds"}}}}}});
       client_->Create(resources::kStorageMap, "mtv",
                       {{"apiVersion", "forklift.konveyor.io/v1beta1"},
                        {"kind", "StorageMap"},
@@ -117,7 +120,8 @@ class PlannerE2E : public ::testing::Test {
                           {{{"source", {{"name", "san-ds1"}}},
                             {"destination", {{"storageClass", "ontap1"}, {"accessMode", "ReadWriteOnce"}}},
                             {"offloadPlugin",
-                             {{"vsphereXcopyConfig", {{"secretRef", "ontap-creds"}, {"storageVendorProduct", "ontap"}}}}}}}}}}});
+                             {{"vsphereXcopyConfig",
+                               {{"secretRef", "ontap-creds"}, {"storageVendorProduct", "ontap"}}}}}}}}}}});
       planned_ = true;
     }
     client_->Create(resources::kPlan, "mtv",
@@ -182,7 +186,8 @@ TEST_F(PlannerE2E, TwoVmsThreeDisksEndBoundWithTheSourceBytes) {
     t.pvc = kube::Name(pvc);
     t.array = "ontap1";
     ASSERT_TRUE(world_->WaitForPopulated(t, 10));
-    EXPECT_TRUE(world_->ReadLun(t) == world_->SourceData(vm, disk)) << vm << " disk " << disk << " bytes differ";
+    EXPECT_TRUE(world_->ReadLun(t) == world_->SourceData(vm, disk))
+        << vm << " disk " << disk << " bytes differ";
     EXPECT_EQ(world_->SanInitiatorsOfHosts(t.naa), std::vector<std::string>{}) << t.naa;
     EXPECT_FALSE(world_->HostHasDevice("esx1.lab", t.naa));
   }

@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <exception>
+
+#include "core/error.h"
 
 namespace hoist::cli {
 namespace {
@@ -15,7 +18,8 @@ void PrintUsage(std::string_view program) {
   std::fprintf(stderr, "usage: %.*s <command> [flags]\n\ncommands:\n", static_cast<int>(program.size()),
                program.data());
   auto commands = Registry();
-  std::sort(commands.begin(), commands.end(), [](const Command& a, const Command& b) { return a.path < b.path; });
+  std::sort(commands.begin(), commands.end(),
+            [](const Command& a, const Command& b) { return a.path < b.path; });
   for (const auto& c : commands) {
     std::string name;
     for (const auto& p : c.path) name += (name.empty() ? "" : " ") + p;
@@ -50,6 +54,18 @@ int Dispatch(std::string_view program, const std::vector<std::string>& args) {
   }
   std::vector<std::string> rest(args.begin() + best->path.size(), args.end());
   return best->run(rest);
+}
+
+int RunReportingErrors(std::string_view name, const std::function<int()>& body) {
+  try {
+    return body();
+  } catch (const Error& e) {
+    std::fprintf(stderr, "hoist %.*s: %s\n", static_cast<int>(name.size()), name.data(), e.what());
+    return e.error_class() == ErrorClass::kPrecondition ? 2 : 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "hoist %.*s: %s\n", static_cast<int>(name.size()), name.data(), e.what());
+    return 1;
+  }
 }
 
 }  // namespace hoist::cli

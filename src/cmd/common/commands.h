@@ -21,6 +21,10 @@ bool Register(Command command);
 // Runs the command with the longest matching path; `program` names the binary in usage and errors.
 int Dispatch(std::string_view program, const std::vector<std::string>& args);
 
+// Runs a command's body; an exception becomes one line on stderr, "hoist <name>: <what>", and exit
+// status 2 for a precondition (something the user must fix first), else 1.
+int RunReportingErrors(std::string_view name, const std::function<int()>& body);
+
 }  // namespace hoist::cli
 
 #define HOIST_CLI_CONCAT_(a, b) a##b

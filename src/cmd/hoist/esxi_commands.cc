@@ -102,18 +102,6 @@ std::string IsoDate(std::time_t t) {
   return buf;
 }
 
-int Run(const char* name, const std::function<int()>& body) {
-  try {
-    return body();
-  } catch (const Error& e) {
-    std::fprintf(stderr, "hoist %s: %s\n", name, e.what());
-    return e.error_class() == ErrorClass::kPrecondition ? 2 : 1;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "hoist %s: %s\n", name, e.what());
-    return 1;
-  }
-}
-
 // The wrapper VIB as `vib build` makes it: --version, --release-date (or SOURCE_DATE_EPOCH),
 // --wrapper, --plugin. Returns the VIB and its version.
 std::pair<std::string, std::string> BuildWrapperVib(const Flags& f) {
@@ -142,7 +130,7 @@ std::pair<std::string, std::string> BuildWrapperVib(const Flags& f) {
 }
 
 int VibBuild(const std::vector<std::string>& args) {
-  return Run("esxi vib build", [&] {
+  return RunReportingErrors("esxi vib build", [&] {
     Flags f = ParseFlags(args, {"out", "version", "release-date", "wrapper", "plugin"}, {"help"});
     if (f.has("help")) {
       std::printf(
@@ -210,7 +198,7 @@ vsphere::ClientOptions VcenterOptions(const Flags& f) {
 }
 
 int VibInstall(const std::vector<std::string>& args) {
-  return Run("esxi vib install", [&] {
+  return RunReportingErrors("esxi vib install", [&] {
     Flags f = ParseFlags(args,
                          {"vcenter", "username", "password-file", "ca-file", "host", "datastore", "vib",
                           "version", "release-date", "wrapper", "plugin"},
@@ -323,7 +311,7 @@ nlohmann::json StatusJson(const esxi::CloneTaskStatus& st) {
 }
 
 int Decode(const std::vector<std::string>& args) {
-  return Run("esxi decode", [&] {
+  return RunReportingErrors("esxi decode", [&] {
     Flags f = ParseFlags(args, {}, {"help"});
     if (f.has("help") || !f.positional.empty()) {
       std::printf(
@@ -345,7 +333,7 @@ int Decode(const std::vector<std::string>& args) {
 }
 
 int SshRequest(const std::vector<std::string>& args) {
-  return Run("esxi ssh-request", [&] {
+  return RunReportingErrors("esxi ssh-request", [&] {
     Flags f = ParseFlags(args, {"datastore"}, {"legacy", "help"});
     const auto& p = f.positional;
     if (f.has("help") || p.empty() || !f.has("datastore")) {
@@ -378,7 +366,7 @@ int SshRequest(const std::vector<std::string>& args) {
 }
 
 int SshKeyLine(const std::vector<std::string>& args) {
-  return Run("esxi ssh-key-line", [&] {
+  return RunReportingErrors("esxi ssh-key-line", [&] {
     Flags f = ParseFlags(args, {"public-key"}, {"help"});
     if (f.has("help") || !f.has("public-key")) {
       std::printf(
@@ -397,7 +385,7 @@ int SshKeyLine(const std::vector<std::string>& args) {
 // Forklift, but through vCenter: the wrapper's namespace, the data mover settings, Disk.MaxLUN, and
 // the datastore's device (VAAI plugin, XCOPY support, active paths).
 int Check(const std::vector<std::string>& args) {
-  return Run("esxi check", [&] {
+  return RunReportingErrors("esxi check", [&] {
     Flags f = ParseFlags(args, {"vcenter", "username", "password-file", "ca-file", "host", "datastore"},
                          {"insecure", "help"});
     if (f.has("help") || !f.has("vcenter") || !f.has("host")) {
@@ -504,7 +492,7 @@ int Check(const std::vector<std::string>& args) {
 }
 
 int SshHostKey(const std::vector<std::string>& args) {
-  return Run("esxi ssh-host-key", [&] {
+  return RunReportingErrors("esxi ssh-host-key", [&] {
     Flags f = ParseFlags(args, {"address", "port", "timeout"}, {"help"});
     if (f.has("help") || !f.has("address")) {
       std::printf(

@@ -41,15 +41,20 @@ const char kUsage[] =
     "usage: hoist lab plan-demo [--dir DIR] [--keep] [--disk-mib N]\n"
     "\n"
     "A copy-offload migration Plan on the embedded lab: ONTAP simulator, lab vCenter with a two-disk VM,\n"
-    "hoist-controller running the planner; writes the Provider, Secrets, StorageMap and Plan, follows it with\n"
+    "hoist-controller running the planner; writes the Provider, Secrets, StorageMap and Plan, follows it "
+    "with\n"
     "`hoist watch`, shows `hoist status`, and checks both populated volumes against the VM's disks. --keep\n"
     "leaves everything running in DIR (Ctrl-C stops it). Needs hoist-populator, hoist-controller and\n"
     "hoist-vcsim next to hoist (or HOIST_BIN_DIR), and kubectl.\n";
 
-json SecretObject(const std::string& ns, const std::string& name, const std::map<std::string, std::string>& data) {
+json SecretObject(const std::string& ns, const std::string& name,
+                  const std::map<std::string, std::string>& data) {
   json d = json::object();
   for (const auto& [k, v] : data) d[k] = net::Base64Encode(v);
-  return {{"apiVersion", "v1"}, {"kind", "Secret"}, {"metadata", {{"name", name}, {"namespace", ns}}}, {"data", d}};
+  return {{"apiVersion", "v1"},
+          {"kind", "Secret"},
+          {"metadata", {{"name", name}, {"namespace", ns}}},
+          {"data", d}};
 }
 
 // Runs this program with `args` on the same terminal; its exit status.
@@ -92,7 +97,8 @@ int PlanDemo(const std::vector<std::string>& args) {
     if (::mkdtemp(tmpl.data()) == nullptr) throw PreconditionError("cannot create a temporary directory");
     dir = tmpl;
   }
-  log::SetLevel(log::Level::kError);  // the lab's own expected warnings (prime PVCs losing their volume) stay quiet
+  log::SetLevel(
+      log::Level::kError);  // the lab's own expected warnings (prime PVCs losing their volume) stay quiet
 
   lab::xcopy::WorldOptions o;
   o.dir = dir;
@@ -109,11 +115,13 @@ int PlanDemo(const std::vector<std::string>& args) {
   o.controller_args = {"--scrape-interval=500ms"};
   o.persist = keep;
 
-  std::printf("== hoist: a migration Plan with storage copy offload (XCOPY) on the embedded lab, in %s\n", dir.c_str());
+  std::printf("== hoist: a migration Plan with storage copy offload (XCOPY) on the embedded lab, in %s\n",
+              dir.c_str());
   lab::xcopy::World world(o);
   world.Start();
   std::string kubeconfig = world.kubeconfig();
-  std::printf("lab cluster:   %s  (export KUBECONFIG=%s)\n", world.cluster().url().c_str(), kubeconfig.c_str());
+  std::printf("lab cluster:   %s  (export KUBECONFIG=%s)\n", world.cluster().url().c_str(),
+              kubeconfig.c_str());
   std::printf("ONTAP array:   ontap1 (simulator; StorageClass ontap1)\n");
   std::printf("vCenter:       %s  (hoist-vcsim)\n", world.vcenter_url().c_str());
   std::printf("VM:            demo-vm (%s): %s and %s, %llu MiB each\n", world.VmMoref("demo-vm").c_str(),
@@ -124,22 +132,23 @@ int PlanDemo(const std::vector<std::string>& args) {
   kube::RestConfig rc = kube::LoadKubeconfig({kubeconfig, ""});
   kube::Client client(rc);
   world.EnsureNamespace("mtv");
-  std::map<std::string, std::string> array;
-  for (const auto& [k, v] : world.SecretData("ontap1")) {
-    if (k.rfind("GOVMOMI_", 0) != 0 && k != "cacert") array[k] = v;
-  }
+  std::map<std::string, std::string> array = world.StorageSecretData("ontap1");
   array["HOIST_XCOPY_TASK_POLL_INTERVAL"] = "500ms";
   array["HOIST_XCOPY_RESCAN_INTERVAL"] = "1s";
   array["HOIST_XCOPY_CLEANUP_SETTLE"] = "1s";
   client.Create(kube::resources::kSecret, "mtv",
                 SecretObject("mtv", "vcenter-creds",
-                             {{"user", o.vcenter_user}, {"password", o.vcenter_password}, {"cacert", ReadWholeFile(world.vcenter_ca_file())}}));
+                             {{"user", o.vcenter_user},
+                              {"password", o.vcenter_password},
+                              {"cacert", ReadWholeFile(world.vcenter_ca_file())}}));
   client.Create(kube::resources::kSecret, "mtv", SecretObject("mtv", "ontap-creds", array));
-  client.Create(planner::resources::kProvider, "mtv",
-                {{"apiVersion", "forklift.konveyor.io/v1beta1"},
-                 {"kind", "Provider"},
-                 {"metadata", {{"name", "vcenter"}, {"namespace", "mtv"}}},
-                 {"spec", {{"type", "vsphere"}, {"url", world.vcenter_url()}, {"secret", {{"name", "vcenter-creds"}}}}}});
+  client.Create(
+      planner::resources::kProvider, "mtv",
+      {{"apiVersion", "forklift.konveyor.io/v1beta1"},
+       {"kind", "Provider"},
+       {"metadata", {{"name", "vcenter"}, {"namespace", "mtv"}}},
+       {"spec",
+        {{"type", "vsphere"}, {"url", world.vcenter_url()}, {"secret", {{"name", "vcenter-creds"}}}}}});
   client.Create(planner::resources::kStorageMap, "mtv",
                 {{"apiVersion", "forklift.konveyor.io/v1beta1"},
                  {"kind", "StorageMap"},
@@ -148,7 +157,9 @@ int PlanDemo(const std::vector<std::string>& args) {
                   {{"map",
                     {{{"source", {{"name", "san-ds1"}}},
                       {"destination", {{"storageClass", "ontap1"}, {"accessMode", "ReadWriteOnce"}}},
-                      {"offloadPlugin", {{"vsphereXcopyConfig", {{"secretRef", "ontap-creds"}, {"storageVendorProduct", "ontap"}}}}}}}}}}});
+                      {"offloadPlugin",
+                       {{"vsphereXcopyConfig",
+                         {{"secretRef", "ontap-creds"}, {"storageVendorProduct", "ontap"}}}}}}}}}}});
   client.Create(planner::resources::kPlan, "mtv",
                 {{"apiVersion", "forklift.konveyor.io/v1beta1"},
                  {"kind", "Plan"},
@@ -158,12 +169,14 @@ int PlanDemo(const std::vector<std::string>& args) {
                    {"map", {{"storage", {{"name", "san"}}}}},
                    {"targetNamespace", "vms"},
                    {"vms", {{{"name", "demo-vm"}}}}}}});
-  std::printf("wrote, in namespace mtv: Secret vcenter-creds, Provider vcenter, Secret ontap-creds,\n"
-              "  StorageMap san (san-ds1 -> ontap1 with offloadPlugin.vsphereXcopyConfig ontap), Plan demo (vm demo-vm -> vms)\n\n"
-              "$ hoist watch -n mtv --plan demo\n");
+  std::printf(
+      "wrote, in namespace mtv: Secret vcenter-creds, Provider vcenter, Secret ontap-creds,\n"
+      "  StorageMap san (san-ds1 -> ontap1 with offloadPlugin.vsphereXcopyConfig ontap), Plan demo (vm "
+      "demo-vm -> vms)\n\n"
+      "$ hoist watch -n mtv --plan demo\n");
 
-  int watch = RunSelf({"watch", "--kubeconfig", kubeconfig, "-n", "mtv", "--plan", "demo", "--interval", "500ms",
-                       "--timeout", "5m"});
+  int watch = RunSelf({"watch", "--kubeconfig", kubeconfig, "-n", "mtv", "--plan", "demo", "--interval",
+                       "500ms", "--timeout", "5m"});
   std::printf("\n$ hoist status -n vms\n");
   RunSelf({"status", "--kubeconfig", kubeconfig, "-n", "vms"});
 
@@ -187,10 +200,12 @@ int PlanDemo(const std::vector<std::string>& args) {
     std::string target = Sha256Hex(world.ReadLun(t));
     bool same = source == target;
     ok = ok && same;
-    std::printf("%s\n  sha256 VM disk  %s\n  sha256 PVC %-4s %s %s\n", world.VmdkPath("demo-vm", disk).c_str(), source.c_str(),
-                "", target.c_str(), same ? "(same)" : "(DIFFERENT)");
+    std::printf("%s\n  sha256 VM disk  %s\n  sha256 PVC %-4s %s %s\n",
+                world.VmdkPath("demo-vm", disk).c_str(), source.c_str(), "", target.c_str(),
+                same ? "(same)" : "(DIFFERENT)");
   }
-  std::printf(ok ? "\nverified: the Plan's PVCs hold the VM's disks, copied by the array\n" : "\nthe demo FAILED\n");
+  std::printf(ok ? "\nverified: the Plan's PVCs hold the VM's disks, copied by the array\n"
+                 : "\nthe demo FAILED\n");
   if (!ok) std::printf("%s\n", world.Kubectl("get plan -n mtv demo -o yaml").c_str());
   if (keep) {
     std::printf("\nthe lab keeps running (KUBECONFIG=%s); Ctrl-C stops it\n", kubeconfig.c_str());
@@ -201,16 +216,12 @@ int PlanDemo(const std::vector<std::string>& args) {
   return ok ? 0 : 1;
 }
 
-HOIST_REGISTER_COMMAND(Command{{"lab", "plan-demo"},
-                               "a copy-offload migration Plan end to end on the embedded lab, with hoist watch (make demo)",
-                               [](const std::vector<std::string>& a) {
-                                 try {
-                                   return PlanDemo(a);
-                                 } catch (const std::exception& e) {
-                                   std::fprintf(stderr, "hoist lab plan-demo: %s\n", e.what());
-                                   return 1;
-                                 }
-                               }});
+HOIST_REGISTER_COMMAND(Command{
+    {"lab", "plan-demo"},
+    "a copy-offload migration Plan end to end on the embedded lab, with hoist watch (make demo)",
+    [](const std::vector<std::string>& a) {
+      return RunReportingErrors("lab plan-demo", [&] { return PlanDemo(a); });
+    }});
 
 }  // namespace
 }  // namespace hoist::cli

@@ -35,7 +35,8 @@ const char kUsage[] =
     "Runs the vSphere copy-offload (XCOPY) populator on the embedded lab: ONTAP simulator, lab vCenter with\n"
     "a VM, hoist-controller; creates a Secret, a VSphereXcopyVolumePopulator and a PVC, shows the progress,\n"
     "and checks the populated volume against the VM disk. --keep leaves everything running in DIR (stop it\n"
-    "with Ctrl-C). Needs hoist-populator, hoist-controller and hoist-vcsim next to hoist (or HOIST_BIN_DIR),\n"
+    "with Ctrl-C). Needs hoist-populator, hoist-controller and hoist-vcsim next to hoist (or "
+    "HOIST_BIN_DIR),\n"
     "and kubectl.\n";
 
 int XcopyDemo(const std::vector<std::string>& args) {
@@ -63,7 +64,8 @@ int XcopyDemo(const std::vector<std::string>& args) {
     if (::mkdtemp(tmpl.data()) == nullptr) throw PreconditionError("cannot create a temporary directory");
     dir = tmpl;
   }
-  log::SetLevel(log::Level::kError);  // the lab's own warnings (the prime PVC losing its volume on rebind) are expected
+  log::SetLevel(
+      log::Level::kError);  // the lab's own warnings (the prime PVC losing its volume on rebind) are expected
 
   lab::xcopy::WorldOptions o;
   o.dir = dir;
@@ -86,19 +88,24 @@ int XcopyDemo(const std::vector<std::string>& args) {
   std::printf("== hoist: vSphere copy offload (XCOPY) on the embedded lab, in %s\n", dir.c_str());
   lab::xcopy::World world(o);
   world.Start();
-  std::printf("lab cluster:   %s  (export KUBECONFIG=%s)\n", world.cluster().url().c_str(), world.kubeconfig().c_str());
+  std::printf("lab cluster:   %s  (export KUBECONFIG=%s)\n", world.cluster().url().c_str(),
+              world.kubeconfig().c_str());
   std::printf("ONTAP array:   ontap1 (simulator; StorageClass ontap1, driver csi.trident.netapp.io)\n");
-  std::printf("vCenter:       %s  (hoist-vcsim: govmomi's simulator with remote esxcli)\n", world.vcenter_url().c_str());
+  std::printf("vCenter:       %s  (hoist-vcsim: govmomi's simulator with remote esxcli)\n",
+              world.vcenter_url().c_str());
   std::printf("VM:            demo-vm (%s), disk %s, %llu MiB holding a known pattern\n",
               world.VmMoref("demo-vm").c_str(), world.VmdkPath("demo-vm").c_str(),
               static_cast<unsigned long long>(disk_mib));
-  std::printf("ESXi host:     esx1.lab, datastore san-ds1 on an ontap1 LUN; clone method %s\n", method.c_str());
+  std::printf("ESXi host:     esx1.lab, datastore san-ds1 on an ontap1 LUN; clone method %s\n",
+              method.c_str());
   std::printf("controller:    hoist-controller (populator image %s → hoist-populator xcopy)\n\n",
               o.populator_image.c_str());
 
-  std::printf("creating what a migration plan creates for one disk:\n"
-              "  Secret mig/demo-vm-disk-0-0 (GOVMOMI_*, STORAGE_*), VSphereXcopyVolumePopulator mig/demo-vm-disk-0,\n"
-              "  PVC mig/demo-vm-disk-0 (Block, class ontap1, dataSourceRef → the populator CR)\n");
+  std::printf(
+      "creating what a migration plan creates for one disk:\n"
+      "  Secret mig/demo-vm-disk-0-0 (GOVMOMI_*, STORAGE_*), VSphereXcopyVolumePopulator "
+      "mig/demo-vm-disk-0,\n"
+      "  PVC mig/demo-vm-disk-0 (Block, class ontap1, dataSourceRef → the populator CR)\n");
   lab::xcopy::TargetVolume t =
       world.CreateXcopyClaim("mig", "demo-vm-disk-0", "demo-vm", "ontap1", disk_mib << 20);
 
@@ -128,7 +135,8 @@ int XcopyDemo(const std::vector<std::string>& args) {
       std::printf("\n\nthe copy failed: %s\n", st.dump().c_str());
       for (const auto& pod : store.List(store.MustType("", "pods"), "mig").items) {
         std::string name = pod["metadata"].value("name", "");
-        if (name.rfind("populate-", 0) == 0) std::printf("%s\n", world.Kubectl("logs -n mig " + name).c_str());
+        if (name.rfind("populate-", 0) == 0)
+          std::printf("%s\n", world.Kubectl("logs -n mig " + name).c_str());
       }
       return 1;
     }
@@ -145,11 +153,12 @@ int XcopyDemo(const std::vector<std::string>& args) {
   }
   nlohmann::json st = store.Get(crs, "mig", "demo-vm-disk-0").value("status", nlohmann::json::object());
   std::printf("\n%s\n", world.Kubectl("get pvc -n mig demo-vm-disk-0").c_str());
-  std::printf("VSphereXcopyVolumePopulator status: result=%s xcopyUsed=%s storageVendor=%s cloneMethod=%s "
-              "storageProtocol=%s copyDurationSeconds=%s\n",
-              st.value("result", "").c_str(), st.value("xcopyUsed", "").c_str(), st.value("storageVendor", "").c_str(),
-              st.value("cloneMethod", "").c_str(), st.value("storageProtocol", "").c_str(),
-              st.value("copyDurationSeconds", "").c_str());
+  std::printf(
+      "VSphereXcopyVolumePopulator status: result=%s xcopyUsed=%s storageVendor=%s cloneMethod=%s "
+      "storageProtocol=%s copyDurationSeconds=%s\n",
+      st.value("result", "").c_str(), st.value("xcopyUsed", "").c_str(),
+      st.value("storageVendor", "").c_str(), st.value("cloneMethod", "").c_str(),
+      st.value("storageProtocol", "").c_str(), st.value("copyDurationSeconds", "").c_str());
   std::string source = Sha256Hex(world.SourceData("demo-vm"));
   std::string target = Sha256Hex(world.ReadLun(t));
   std::printf("sha256 of the VM disk:            %s\nsha256 of the populated volume:   %s  (PV %s)\n",
@@ -170,12 +179,7 @@ int XcopyDemo(const std::vector<std::string>& args) {
 HOIST_REGISTER_COMMAND(Command{{"lab", "xcopy-demo"},
                                "the copy-offload populator for one disk end to end on the embedded lab",
                                [](const std::vector<std::string>& a) {
-                                 try {
-                                   return XcopyDemo(a);
-                                 } catch (const std::exception& e) {
-                                   std::fprintf(stderr, "hoist lab xcopy-demo: %s\n", e.what());
-                                   return 1;
-                                 }
+                                 return RunReportingErrors("lab xcopy-demo", [&] { return XcopyDemo(a); });
                                }});
 
 }  // namespace

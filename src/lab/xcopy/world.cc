@@ -6,20 +6,20 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
-#include <algorithm>
 #include <fstream>
 #include <random>
 #include <sstream>
 #include <thread>
 
 #include "core/error.h"
-#include "lab/cluster.h"
 #include "lab/arrays/lab_array.h"
 #include "lab/arrays/lab_arrays.h"
+#include "lab/cluster.h"
 #include "lab/store.h"
 
 extern char** environ;
@@ -229,13 +229,15 @@ void World::StartVcenter() {
       if (v.snapshots > 0) disk["snapshots"] = v.snapshots;
       disks.push_back(disk);
     }
-    world["vms"].push_back({{"name", v.name}, {"host", v.host}, {"datastore", v.datastore}, {"disks", disks}});
+    world["vms"].push_back(
+        {{"name", v.name}, {"host", v.host}, {"datastore", v.datastore}, {"disks", disks}});
   }
   WriteFile(dir / "vcsim" / "world.json", world.dump(2));
 
   std::string bin = (fs::path(options_.bin_dir) / "hoist-vcsim").string();
   if (!fs::exists(bin)) {
-    throw PreconditionError(bin + " is missing (it needs golang-go and golang-github-vmware-govmomi-dev; run "
+    throw PreconditionError(bin +
+                            " is missing (it needs golang-go and golang-github-vmware-govmomi-dev; run "
                             "scripts/setup.sh and build the hoist_vcsim target)");
   }
   fs::path url_file = dir / "vcsim" / "inventory.json";
@@ -292,10 +294,11 @@ void World::StartSsh() {
   // with coreutils' `dd conv=sparse`, so dd stays the system's).
   fs::path bin = dir / "bin";
   fs::create_directories(bin);
-  for (const char* applet : {"sh", "cat", "chmod", "cut", "echo", "find", "grep", "head", "kill", "logger",
-                             "ls", "mkdir", "mv", "od", "printf", "rm", "rmdir", "sed", "setsid", "sleep", "tail",
-                             "touch", "tr", "wc", "awk", "basename", "dirname", "stat", "date", "expr", "sort",
-                             "xargs", "ln", "readlink", "truncate"}) {
+  for (const char* applet :
+       {"sh",     "cat",   "chmod", "cut",   "echo",  "find",   "grep",     "head",     "kill",
+        "logger", "ls",    "mkdir", "mv",    "od",    "printf", "rm",       "rmdir",    "sed",
+        "setsid", "sleep", "tail",  "touch", "tr",    "wc",     "awk",      "basename", "dirname",
+        "stat",   "date",  "expr",  "sort",  "xargs", "ln",     "readlink", "truncate"}) {
     std::error_code ec;
     fs::create_symlink(busybox, bin / applet, ec);
   }
@@ -311,7 +314,8 @@ void World::StartSsh() {
   ssh_private_key_ = ReadFile(dir / "client_key");
   ssh_public_key_ = ReadFile(dir / "client_key.pub");
   std::string hoist = (fs::path(options_.bin_dir) / "hoist").string();
-  std::string key_line = Run(Quote(hoist) + " esxi ssh-key-line --public-key " + Quote((dir / "client_key.pub").string()));
+  std::string key_line =
+      Run(Quote(hoist) + " esxi ssh-key-line --public-key " + Quote((dir / "client_key.pub").string()));
 
   std::mt19937 rng(std::random_device{}());
   for (size_t i = 0; i < options_.hosts.size(); ++i) {
@@ -334,12 +338,13 @@ void World::StartSsh() {
       std::string env_line = "SetEnv HOIST_ESXI_ROOT=" + root + " HOIST_WRAPPER_ROOT_FOR_TEST=" + root +
                              " HOIST_ESXI_HOST=" + h.name + " PATH=" + bin.string() + ":/usr/bin:/bin";
       for (const auto& [k, v] : options_.esxi_env) env_line += " " + k + "=" + v;
-      WriteFile(hd / "sshd_config", "Port " + std::to_string(port) + "\nListenAddress " + ManagementIp(i) +
-                                        "\nHostKey " + (hd / "host_key").string() + "\nAuthorizedKeysFile " +
-                                        (hd / "authorized_keys").string() + "\nPidFile " + (hd / "sshd.pid").string() +
-                                        "\nUsePAM no\nStrictModes no\nPasswordAuthentication no\n"
-                                        "KbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\n" +
-                                        env_line + "\n");
+      WriteFile(hd / "sshd_config",
+                "Port " + std::to_string(port) + "\nListenAddress " + ManagementIp(i) + "\nHostKey " +
+                    (hd / "host_key").string() + "\nAuthorizedKeysFile " + (hd / "authorized_keys").string() +
+                    "\nPidFile " + (hd / "sshd.pid").string() +
+                    "\nUsePAM no\nStrictModes no\nPasswordAuthentication no\n"
+                    "KbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\n" +
+                    env_line + "\n");
       std::string log = (hd / "sshd.log").string();
       std::vector<std::string> args = {"/usr/sbin/sshd", "-D", "-e", "-f", (hd / "sshd_config").string()};
       std::vector<char*> argv;
@@ -372,17 +377,21 @@ void World::StartSsh() {
       } else {
         ::kill(child, SIGKILL);
         ::waitpid(child, nullptr, 0);
-        if (ssh_port_ != 0) throw PreconditionError("sshd for " + h.name + " did not start: " + ReadFile(log));
+        if (ssh_port_ != 0)
+          throw PreconditionError("sshd for " + h.name + " did not start: " + ReadFile(log));
       }
     }
-    if (pid < 0) throw PreconditionError("sshd for " + h.name + " did not start: " + ReadFile(hd / "sshd.log"));
+    if (pid < 0)
+      throw PreconditionError("sshd for " + h.name + " did not start: " + ReadFile(hd / "sshd.log"));
     sshd_pids_.push_back(pid);
   }
 }
 
 std::string World::Kubectl(const std::string& args, int* rc) const {
   std::string out;
-  FILE* f = ::popen(("kubectl --request-timeout=20s --kubeconfig " + Quote(kubeconfig()) + " " + args + " 2>&1").c_str(), "r");
+  FILE* f = ::popen(
+      ("kubectl --request-timeout=20s --kubeconfig " + Quote(kubeconfig()) + " " + args + " 2>&1").c_str(),
+      "r");
   if (f == nullptr) return out;
   char buf[4096];
   size_t n;
@@ -449,9 +458,10 @@ TargetVolume World::CreateXcopyClaim(const std::string& ns, const std::string& n
                 {"kind", "VSphereXcopyVolumePopulator"},
                 {"metadata", {{"name", name}, {"namespace", ns}, {"labels", {{"vmID", VmMoref(vm)}}}}},
                 {"spec", spec}});
-  return Provision(ns, name, array_name, size_bytes,
-                   {{"dataSourceRef",
-                     {{"apiGroup", "forklift.konveyor.io"}, {"kind", "VSphereXcopyVolumePopulator"}, {"name", name}}}});
+  return Provision(
+      ns, name, array_name, size_bytes,
+      {{"dataSourceRef",
+        {{"apiGroup", "forklift.konveyor.io"}, {"kind", "VSphereXcopyVolumePopulator"}, {"name", name}}}});
 }
 
 bool World::WaitForPopulated(TargetVolume& t, int timeout_seconds) {
@@ -497,7 +507,9 @@ std::string World::vcenter_ca_file() const { return inventory_.value("caFile", "
 std::string World::HostMoref(const std::string& host) const {
   return inventory_["hosts"][host]["moref"].get<std::string>();
 }
-std::string World::VmMoref(const std::string& vm) const { return inventory_["vms"][vm]["moref"].get<std::string>(); }
+std::string World::VmMoref(const std::string& vm) const {
+  return inventory_["vms"][vm]["moref"].get<std::string>();
+}
 std::string World::VmdkPath(const std::string& vm, int disk) const {
   return inventory_["vms"][vm]["disks"][disk].get<std::string>();
 }
@@ -635,20 +647,24 @@ void World::Complete(TargetVolume& t) {
   }
 }
 
-TargetVolume World::CreateTargetVolume(const std::string& ns, const std::string& name, const std::string& array_name,
-                                       uint64_t size_bytes) {
+TargetVolume World::CreateTargetVolume(const std::string& ns, const std::string& name,
+                                       const std::string& array_name, uint64_t size_bytes) {
   return Provision(ns, name, array_name, size_bytes, nullptr);
 }
 
 std::string World::ReadLun(const TargetVolume& t) const { return ReadFile(t.backing); }
 
 std::map<std::string, std::string> World::SecretData(const std::string& array) const {
-  std::map<std::string, std::string> d = {
-      {"GOVMOMI_HOSTNAME", vcenter_url()},
-      {"GOVMOMI_USERNAME", options_.vcenter_user},
-      {"GOVMOMI_PASSWORD", options_.vcenter_password},
-      {"cacert", ReadFile(vcenter_ca_file())},
-  };
+  std::map<std::string, std::string> d = StorageSecretData(array);
+  d["GOVMOMI_HOSTNAME"] = vcenter_url();
+  d["GOVMOMI_USERNAME"] = options_.vcenter_user;
+  d["GOVMOMI_PASSWORD"] = options_.vcenter_password;
+  d["cacert"] = ReadFile(vcenter_ca_file());
+  return d;
+}
+
+std::map<std::string, std::string> World::StorageSecretData(const std::string& array) const {
+  std::map<std::string, std::string> d;
   if (options_.ssh) {
     // Forklift passes the provider's key pair base64-encoded; hoist also takes pinned host keys and
     // the port (ESXi's sshd listens on 22; the lab's on a free port).
@@ -681,8 +697,11 @@ void World::CreateSecret(const std::string& ns, const std::string& name, const s
   data["HOST_LEASE_NAMESPACE"] = ns;
   for (const auto& [k, v] : options_.secret_extra) data[k] = v;
   for (const auto& [k, v] : extra) data[k] = v;
-  nlohmann::json s = {{"apiVersion", "v1"}, {"kind", "Secret"}, {"metadata", {{"name", name}, {"namespace", ns}}},
-                      {"type", "Opaque"}, {"stringData", data}};
+  nlohmann::json s = {{"apiVersion", "v1"},
+                      {"kind", "Secret"},
+                      {"metadata", {{"name", name}, {"namespace", ns}}},
+                      {"type", "Opaque"},
+                      {"stringData", data}};
   if (store.TryGet(secrets, ns, name)) store.Delete(secrets, ns, name);
   store.Create(secrets, ns, s);
 }

@@ -11,11 +11,11 @@
 //   TargetVolume t = w.CreateTargetVolume("mig", "disk-0", "ontap1", 8 << 20);   // PV on a LUN + Bound PVC
 //   ... run hoist-populator xcopy with w.PopulatorEnv("ontap1") and w.VmdkPath("vm1")
 //   EXPECT_EQ(w.ReadLun(t), w.SourceData("vm1"));
+#include <sys/types.h>
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
-#include <sys/types.h>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -26,16 +26,16 @@ class Cluster;
 namespace hoist::lab::arrays {
 class LabArray;
 class LabArrays;
-}
+}  // namespace hoist::lab::arrays
 
 namespace hoist::lab::xcopy {
 
 struct HostSpec {
   std::string name = "esx1.lab";
-  std::string iqn;                                  // software iSCSI adapter (vmhba65)
+  std::string iqn;                                      // software iSCSI adapter (vmhba65)
   std::vector<std::pair<std::string, std::string>> fc;  // FC ports: (wwnn, wwpn), 16 hex digits each
-  std::map<std::string, int64_t> settings;          // advanced settings (/Disk/MaxLUN …)
-  std::string sdc_guid;                             // PowerFlex SDC (the scini module) on the host
+  std::map<std::string, int64_t> settings;              // advanced settings (/Disk/MaxLUN …)
+  std::string sdc_guid;                                 // PowerFlex SDC (the scini module) on the host
 };
 
 struct ArraySpec {
@@ -46,7 +46,7 @@ struct ArraySpec {
 
 struct DatastoreSpec {
   std::string name = "san-ds1";
-  std::string array = "ontap1";   // the array whose LUN backs it; one without a simulator is a foreign array
+  std::string array = "ontap1";  // the array whose LUN backs it; one without a simulator is a foreign array
   std::string transport;  // iscsi or fc paths from the hosts; empty: iSCSI where a host has it, else FC
   uint64_t lun_bytes = 64ull << 20;
   std::vector<std::string> hosts;  // hosts that mount it; empty: all
@@ -142,6 +142,8 @@ class World {
 
   // The per-disk Secret's keys for a copy onto `array` (GOVMOMI_*, STORAGE_*, vendor keys).
   std::map<std::string, std::string> SecretData(const std::string& array) const;
+  // The same without the vCenter keys (GOVMOMI_*, cacert): what a StorageMap's offload Secret holds.
+  std::map<std::string, std::string> StorageSecretData(const std::string& array) const;
   // Creates (or replaces) Secret `ns/name` with SecretData(array) and `extra`.
   void CreateSecret(const std::string& ns, const std::string& name, const std::string& array,
                     const std::map<std::string, std::string>& extra = {});
@@ -151,7 +153,8 @@ class World {
   // VSphereXcopyVolumePopulator `ns/name` for `vm`'s first disk, and a Block PVC `ns/name` on `array`'s
   // StorageClass whose dataSourceRef names the CR. `migration_host` is a host name of the world or "".
   TargetVolume CreateXcopyClaim(const std::string& ns, const std::string& name, const std::string& vm,
-                                const std::string& array, uint64_t size_bytes, const std::string& migration_host = "",
+                                const std::string& array, uint64_t size_bytes,
+                                const std::string& migration_host = "",
                                 const std::map<std::string, std::string>& secret_extra = {});
   // Waits until the claim is Bound (the populator finished and the controller rebound the volume);
   // fills pv, backing and naa. False after `timeout_seconds`.
